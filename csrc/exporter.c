@@ -26,6 +26,7 @@
 #include "otlp.h"
 
 #include <stdarg.h>
+#include <structmember.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -138,13 +139,14 @@ typedef struct {
 } send_result;
 
 /* Frames count records starting at head into *buf. Returns 0 and sets *out_len, or -1 on OOM. */
-static int frame(jf_exporter *e, jf_item *head, size_t count, uint8_t **buf, size_t *cap, size_t *out_len) {
+static int frame(const jf_exporter_config *cfg, jf_item *head, size_t count, uint8_t **buf, size_t *cap,
+                 size_t *out_len) {
     size_t spans = 0;
     jf_item *it = head;
     for (size_t i = 0; i < count; i++, it = it->next) spans += jf_otlp_request_span_size(it->len);
-    size_t total = jf_otlp_request_size(e->cfg.resource_len, e->cfg.scope_len, spans);
+    size_t total = jf_otlp_request_size(cfg->resource_len, cfg->scope_len, spans);
     /* Keep the buffer near the batch size: one oversized batch must not pin its memory. */
-    size_t keep = 2 * e->cfg.batch_bytes + 4096;
+    size_t keep = 2 * cfg->batch_bytes + 4096;
     if (total > *cap || (*cap > keep && total <= keep)) {
         size_t ncap = total > keep ? total : keep;
         uint8_t *p = jf_realloc(*buf, ncap);
@@ -152,8 +154,7 @@ static int frame(jf_exporter *e, jf_item *head, size_t count, uint8_t **buf, siz
         *buf = p;
         *cap = ncap;
     }
-    uint8_t *p = jf_otlp_put_request_head(*buf, e->cfg.resource, e->cfg.resource_len, e->cfg.scope, e->cfg.scope_len,
-                                          spans);
+    uint8_t *p = jf_otlp_put_request_head(*buf, cfg->resource, cfg->resource_len, cfg->scope, cfg->scope_len, spans);
     it = head;
     for (size_t i = 0; i < count; i++, it = it->next) p = jf_otlp_put_request_span(p, it->data, it->len);
     *out_len = (size_t)(p - *buf);
@@ -192,7 +193,7 @@ static void send_records(sender *sd, jf_item *head, size_t count, send_result *r
     jf_exporter *e = sd->e;
     size_t raw_len, body_len;
     const uint8_t *body;
-    if (frame(e, head, count, sd->buf, sd->cap, &raw_len) < 0) {
+    if (frame(&e->cfg, head, count, sd->buf, sd->cap, &raw_len) < 0) {
         res->failed += count;
         set_last_error(e, 0, "out of memory framing %zu spans", count);
         return;
@@ -248,13 +249,15 @@ static void send_records(sender *sd, jf_item *head, size_t count, send_result *r
             return;
         }
         int retry;
+        char cause[160];
         if (r.outcome == JF_HTTP_DONE) {
             retry = jf_http_status_retryable(r.status);
-            set_last_error(e, r.status, "HTTP %ld from %s", r.status, e->cfg.url);
+            snprintf(cause, sizeof cause, "HTTP %ld from %.100s", r.status, e->cfg.url);
         } else {
             retry = r.retryable;
-            set_last_error(e, 0, "%s (curl %d)", sd->http->errbuf, r.curl_code);
+            snprintf(cause, sizeof cause, "%.120s (curl %d)", sd->http->errbuf, r.curl_code);
         }
+        set_last_error(e, r.outcome == JF_HTTP_DONE ? r.status : 0, "%s", cause);
         if (!retry) {
             if (r.outcome == JF_HTTP_DONE) res->rejected += count;
             else res->failed += count;
@@ -272,7 +275,7 @@ static void send_records(sender *sd, jf_item *head, size_t count, send_result *r
         if (now + delay >= sd->give_up_at) {
             res->failed += count;
             set_last_error(e, r.outcome == JF_HTTP_DONE ? r.status : 0,
-                           "gave up on %zu spans after %d attempts (retry deadline)", count, attempt + 1);
+                           "gave up on %zu spans after %d attempts (retry deadline): %s", count, attempt + 1, cause);
             return;
         }
         JF_INC(e->retries);
@@ -689,7 +692,8 @@ void jf_exporter_abort(jf_exporter *e) {
 
 typedef struct {
     PyObject_HEAD
-    jf_exporter *e;  /* one reference */
+    jf_exporter *e;         /* one reference */
+    PyObject *weakreflist;  /* the Python registry keeps exporters in a WeakValueDictionary */
 } ExporterObject;
 
 jf_exporter *jf_exporter_from_object(jf_state *st, PyObject *obj) {
@@ -752,6 +756,37 @@ static int add_header(struct curl_slist **list, PyObject *name, PyObject *value)
     return 0;
 }
 
+/* Encodes the Resource (normalised attributes) and InstrumentationScope bodies into cfg.
+ * Returns 0 or -1 with an exception set. */
+static int build_resource_scope(PyObject *resource, PyObject *scope_name, PyObject *scope_version,
+                                jf_exporter_config *cfg) {
+    uint32_t dropped = 0;
+    PyObject *d = !resource || resource == Py_None ? PyDict_New()
+                                                   : jf_attr_normalize_mapping(resource, SIZE_MAX, &dropped);
+    if (!d) return -1;
+    cfg->resource_len = jf_attrs_size(d, 1);
+    cfg->resource = jf_malloc(cfg->resource_len ? cfg->resource_len : 1);
+    if (!cfg->resource) {
+        Py_DECREF(d);
+        PyErr_NoMemory();
+        return -1;
+    }
+    jf_attrs_put(cfg->resource, d, 1);
+    Py_DECREF(d);
+    Py_ssize_t sn = 8, vn = 0;
+    const char *su = scope_name ? PyUnicode_AsUTF8AndSize(scope_name, &sn) : "judgeval";
+    const char *vu = scope_version ? PyUnicode_AsUTF8AndSize(scope_version, &vn) : "";
+    if (!su || !vu) return -1;
+    cfg->scope_len = jf_otlp_scope_size((size_t)sn, (size_t)vn);
+    cfg->scope = jf_malloc(cfg->scope_len ? cfg->scope_len : 1);
+    if (!cfg->scope) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    jf_otlp_put_scope(cfg->scope, su, (size_t)sn, vu, (size_t)vn);
+    return 0;
+}
+
 static int positive_seconds(double v, const char *name, int64_t *out, int allow_zero) {
     if (!(v >= 0.0) || v > 1e7 || (!allow_zero && v == 0.0)) {
         PyErr_Format(PyExc_ValueError, "%s must be %s seconds", name, allow_zero ? ">= 0" : "> 0");
@@ -774,7 +809,7 @@ static int Exporter_init(PyObject *op, PyObject *args, PyObject *kwds) {
     int gzip_level = 1, py_attempts = 8;
     jf_exporter_config cfg;
     memset(&cfg, 0, sizeof cfg);
-    PyObject *res_dict = NULL, *items = NULL;
+    PyObject *items = NULL;
     char why[256];
 
     if (self->e) {
@@ -835,27 +870,11 @@ static int Exporter_init(PyObject *op, PyObject *args, PyObject *kwds) {
             }
         }
     }
-    uint32_t dropped = 0;
-    res_dict = resource == Py_None ? PyDict_New() : jf_attr_normalize_mapping(resource, SIZE_MAX, &dropped);
-    if (!res_dict) goto error;
-    cfg.resource_len = jf_attrs_size(res_dict, 1);
-    cfg.resource = jf_malloc(cfg.resource_len ? cfg.resource_len : 1);
-    if (!cfg.resource) { PyErr_NoMemory(); goto error; }
-    jf_attrs_put(cfg.resource, res_dict, 1);
-    Py_ssize_t sn = 0, vn = 0;
-    const char *su = scope_name ? PyUnicode_AsUTF8AndSize(scope_name, &sn) : "judgeval";
-    if (!scope_name) sn = 8;
-    const char *vu = scope_version ? PyUnicode_AsUTF8AndSize(scope_version, &vn) : "";
-    if (!su || !vu) goto error;
-    cfg.scope_len = jf_otlp_scope_size((size_t)sn, (size_t)vn);
-    cfg.scope = jf_malloc(cfg.scope_len ? cfg.scope_len : 1);
-    if (!cfg.scope) { PyErr_NoMemory(); goto error; }
-    jf_otlp_put_scope(cfg.scope, su, (size_t)sn, vu, (size_t)vn);
+    if (build_resource_scope(resource, scope_name, scope_version, &cfg) < 0) goto error;
     cfg.batch_items = (size_t)max_batch;
     cfg.batch_bytes = (size_t)max_batch_bytes;
     cfg.gzip_level = gzip_level;
     cfg.python_max_attempts = py_attempts;
-    Py_CLEAR(res_dict);
     Py_CLEAR(items);
 
     jf_queue_limits lim = {(size_t)max_queue, (size_t)max_queue_bytes, (size_t)max_batch, (size_t)max_batch_bytes,
@@ -868,7 +887,6 @@ static int Exporter_init(PyObject *op, PyObject *args, PyObject *kwds) {
     self->e->last_retry_after_ns = -1;
     return 0;
 error:
-    Py_XDECREF(res_dict);
     Py_XDECREF(items);
     config_free(&cfg);
     return -1;
@@ -896,6 +914,7 @@ static void Exporter_dealloc(PyObject *op) {
     ExporterObject *self = (ExporterObject *)op;
     PyTypeObject *tp = Py_TYPE(op);
     PyObject_GC_UnTrack(op);
+    if (self->weakreflist) PyObject_ClearWeakRefs(op);
     if (self->e) {
         jf_exporter *e = self->e;
         jf_batch objs;
@@ -1127,6 +1146,47 @@ static PyObject *Exporter_get_is_shutdown(PyObject *op, void *c) {
     return PyBool_FromLong(self->e->shut_down);
 }
 
+PyObject *jf_py_encode_request(PyObject *module, PyObject *args) {
+    (void)module;
+    PyObject *resource, *scope_name, *scope_version, *spans, *seq = NULL, *out = NULL;
+    jf_exporter_config cfg;
+    jf_item *head = NULL, **tail = &head;
+    uint8_t *buf = NULL;
+    size_t cap = 0, len, n = 0;
+    memset(&cfg, 0, sizeof cfg);
+    if (!PyArg_ParseTuple(args, "OUUO:encode_request", &resource, &scope_name, &scope_version, &spans)) return NULL;
+    if (build_resource_scope(resource, scope_name, scope_version, &cfg) < 0) goto done;
+    if (!(seq = PySequence_Tuple(spans))) goto done;
+    for (Py_ssize_t i = 0; i < PyTuple_Size(seq); i++) {
+        PyObject *b = PyTuple_GetItem(seq, i);
+        if (!PyBytes_Check(b)) {
+            PyErr_SetString(PyExc_TypeError, "spans must be encoded Span messages (bytes)");
+            goto done;
+        }
+        jf_item *it = jf_item_new((size_t)PyBytes_Size(b));
+        if (!it) {
+            PyErr_NoMemory();
+            goto done;
+        }
+        memcpy(it->data, PyBytes_AsString(b), it->len);
+        *tail = it;
+        tail = &it->next;
+        n++;
+    }
+    cfg.batch_bytes = 1;
+    if (frame(&cfg, head, n, &buf, &cap, &len) < 0) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    out = PyBytes_FromStringAndSize((const char *)buf, (Py_ssize_t)len);
+done:
+    Py_XDECREF(seq);
+    free_records(head);
+    jf_free(buf);
+    config_free(&cfg);
+    return out;
+}
+
 static PyMethodDef Exporter_methods[] = {
     {"export", (PyCFunction)(void (*)(void))Exporter_export, METH_VARARGS | METH_KEYWORDS,
      "export(spans, timeout=None) -> int\n--\n\nEncode and POST now with the GIL released, retrying within timeout.\n"
@@ -1148,6 +1208,11 @@ static PyGetSetDef Exporter_getset[] = {
     {NULL, NULL, NULL, NULL, NULL},
 };
 
+static PyMemberDef Exporter_members[] = {
+    {"__weaklistoffset__", T_PYSSIZET, offsetof(ExporterObject, weakreflist), READONLY, NULL},
+    {NULL, 0, 0, 0, NULL},
+};
+
 static PyType_Slot Exporter_slots[] = {
     {Py_tp_doc, "Exporter(endpoint, headers=None, *, resource=None, ...)\n--\n\n"
                 "One OTLP/HTTP destination with its bounded queue and native export thread."},
@@ -1158,6 +1223,7 @@ static PyType_Slot Exporter_slots[] = {
     {Py_tp_clear, Exporter_clear_refs},
     {Py_tp_methods, Exporter_methods},
     {Py_tp_getset, Exporter_getset},
+    {Py_tp_members, Exporter_members},
     {0, NULL},
 };
 

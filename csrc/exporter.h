@@ -133,6 +133,10 @@ uint64_t jf_exporter_flush_begin(jf_exporter *e);
 int jf_exporter_flush_wait(jf_exporter *e, uint64_t target, int64_t until_ns);
 void jf_exporter_abort(jf_exporter *e);
 
+/* _native.encode_request(resource, scope_name, scope_version, spans) -> bytes: frames
+ * encoded Span messages into an ExportTraceServiceRequest exactly as the exporter does. */
+PyObject *jf_py_encode_request(PyObject *module, PyObject *args);
+
 /* The jf_exporter behind an Exporter object (borrowed), or NULL if obj is not one. */
 jf_exporter *jf_exporter_from_object(jf_state *st, PyObject *obj);
 int jf_exporter_add_type(PyObject *module);

@@ -397,6 +397,10 @@ static PyMethodDef module_methods[] = {
     {"runtime_info", rt_info, METH_NOARGS, "runtime_info() -> dict"},
     {"flush_all", (PyCFunction)(void (*)(void))rt_flush_all, METH_VARARGS | METH_KEYWORDS,
      "flush_all(timeout=5.0) -> bool\n--\n\nFlush every exporter and worker until one shared deadline."},
+    /* ---- encoding ---- */
+    {"encode_request", jf_py_encode_request, METH_VARARGS,
+     "encode_request(resource, scope_name, scope_version, spans) -> bytes\n--\n\n"
+     "Frame encoded Span messages into an ExportTraceServiceRequest, as the exporter does."},
     /* ---- lifecycle hooks ---- */
     {"_after_fork_child", rt_after_fork_child, METH_NOARGS, "os.register_at_fork(after_in_child=...) hook."},
     {"_atexit", rt_atexit, METH_NOARGS, "atexit hook: one bounded flush, then stop everything."},

@@ -67,56 +67,54 @@ done:
 }
 
 /* Reads a non-negative int of at most `bits` (64 or 128) bits. Returns 0 or -1 with an
- * exception set. */
+ * exception set (TypeError, ValueError for negatives, OverflowError when too wide). */
 static int uint_from_pylong(PyObject *v, int bits, uint64_t *hi, uint64_t *lo, const char *what) {
     if (!PyLong_Check(v)) {
         PyErr_Format(PyExc_TypeError, "%s must be an int", what);
         return -1;
     }
+    int overflow;
+    long long s = PyLong_AsLongLongAndOverflow(v, &overflow);
+    if (s == -1 && PyErr_Occurred()) return -1;
+    if (overflow < 0 || (!overflow && s < 0)) {
+        PyErr_Format(PyExc_ValueError, "%s must be >= 0", what);
+        return -1;
+    }
+    *hi = 0;
+    if (!overflow) {
+        *lo = (uint64_t)s;
+        return 0;
+    }
     unsigned long long x = PyLong_AsUnsignedLongLong(v);
     if (!(x == (unsigned long long)-1 && PyErr_Occurred())) {
-        *hi = 0;
         *lo = x;
         return 0;
     }
-    if (PyErr_ExceptionMatches(PyExc_OverflowError) && bits == 128) {
-        PyErr_Clear();
-        int overflow;
-        (void)PyLong_AsLongLongAndOverflow(v, &overflow);
-        if (overflow < 0) goto negative;
-        PyObject *shift = PyLong_FromLong(64), *top = NULL, *rest = NULL;
-        if (!shift) return -1;
-        top = PyNumber_Rshift(v, shift);
-        if (top) rest = PyNumber_Rshift(top, shift);
-        Py_DECREF(shift);
-        if (!rest) {
-            Py_XDECREF(top);
-            return -1;
-        }
-        int too_big = PyObject_IsTrue(rest);
-        Py_DECREF(rest);
-        if (too_big) {
-            Py_DECREF(top);
-            PyErr_Format(PyExc_OverflowError, "%s does not fit in 128 bits", what);
-            return -1;
-        }
-        *hi = PyLong_AsUnsignedLongLongMask(top);
-        Py_DECREF(top);
-        *lo = PyLong_AsUnsignedLongLongMask(v);
-        return PyErr_Occurred() ? -1 : 0;
-    }
-    if (PyErr_ExceptionMatches(PyExc_OverflowError)) {
-        int overflow;
-        PyErr_Clear();
-        long long s = PyLong_AsLongLongAndOverflow(v, &overflow);
-        if (overflow < 0 || (!overflow && s < 0)) goto negative;
-        PyErr_Format(PyExc_OverflowError, "%s does not fit in 64 bits", what);
-    }
-    return -1;
-negative:
     PyErr_Clear();
-    PyErr_Format(PyExc_ValueError, "%s must be >= 0", what);
-    return -1;
+    if (bits == 64) {
+        PyErr_Format(PyExc_OverflowError, "%s does not fit in 64 bits", what);
+        return -1;
+    }
+    PyObject *shift = PyLong_FromLong(64), *top = NULL, *rest = NULL;
+    if (!shift) return -1;
+    top = PyNumber_Rshift(v, shift);
+    if (top) rest = PyNumber_Rshift(top, shift);
+    Py_DECREF(shift);
+    if (!rest) {
+        Py_XDECREF(top);
+        return -1;
+    }
+    int too_big = PyObject_IsTrue(rest);
+    Py_DECREF(rest);
+    if (too_big) {
+        Py_DECREF(top);
+        PyErr_Format(PyExc_OverflowError, "%s does not fit in 128 bits", what);
+        return -1;
+    }
+    *hi = PyLong_AsUnsignedLongLongMask(top);
+    Py_DECREF(top);
+    *lo = PyLong_AsUnsignedLongLongMask(v);
+    return PyErr_Occurred() ? -1 : 0;
 }
 
 int jf_span_key_from_object(jf_state *st, PyObject *obj, jf_span_key *out) {

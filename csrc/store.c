@@ -112,7 +112,6 @@ static void unlink_entry(jf_store *s, jf_store_entry *e) {
     lru_unlink(s, e);
     age_unlink(s, e);
     s->len--;
-    s->removed++;
     if (s->len == 0) {
         (void)resize(s, 0);
     } else if (s->nbuckets > JF_STORE_MIN_BUCKETS && s->len < s->nbuckets / 8) {
@@ -203,7 +202,10 @@ jf_store_entry *jf_store_unlink(jf_store *s, const jf_span_key *key) {
     ENTER(s);
     jf_store_entry *e = *bucket_slot(s, key);
     while (e && !key_eq(&e->key, key)) e = e->hnext;
-    if (e) unlink_entry(s, e);
+    if (e) {
+        unlink_entry(s, e);
+        s->removed++;
+    }
     LEAVE(s);
     return e;
 }
@@ -227,6 +229,7 @@ jf_store_entry *jf_store_unlink_all(jf_store *s) {
     while (s->age_head) {
         jf_store_entry *old = s->age_head;
         unlink_entry(s, old);
+        s->removed++;
         release_push(&list, old);
     }
     LEAVE(s);
@@ -499,20 +502,17 @@ static PyObject *Store_pop(PyObject *op, PyObject *span) {
     StoreObject *self = (StoreObject *)op;
     jf_state *st = jf_state_of_type(Py_TYPE(self));
     jf_span_key key;
-    if (check_core(self) < 0 || jf_span_key_from_object(st, span, &key) < 0) return NULL;
-    jf_store_entry *e = jf_store_unlink(self->core, &key);
-    if (!e) Py_RETURN_NONE;
     int64_t now;
-    int live = 1;
-    if (store_now(self, &now) < 0) PyErr_Clear();
-    else live = now - e->created_ns < self->core->ttl_ns;
+    jf_store_entry *gone = NULL;
+    if (check_core(self) < 0 || jf_span_key_from_object(st, span, &key) < 0) return NULL;
+    if (store_now(self, &now) < 0) return NULL;
+    /* find() first so that an expired entry counts as a TTL eviction, not a removal. */
+    jf_store_entry *e = jf_store_find(self->core, &key, now, &gone);
+    if (gone) jf_store_release_list(gone);
+    if (!e) Py_RETURN_NONE;
+    e = jf_store_unlink(self->core, &key);
     PyObject *v = (PyObject *)e->value;
     jf_store_entry_free(e);
-    if (!live) {  /* an expired entry is as good as gone */
-        self->core->ttl_evictions++;
-        Py_DECREF(v);
-        Py_RETURN_NONE;
-    }
     return v;  /* the entry's reference becomes the caller's */
 }
 

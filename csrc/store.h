@@ -55,7 +55,8 @@ typedef struct jf_store {
     jf_store_entry *age_head, *age_tail;
     size_t capacity;              /* > 0 */
     int64_t ttl_ns;               /* > 0 */
-    uint64_t lru_evictions, ttl_evictions, inserted, removed;
+    uint64_t lru_evictions, ttl_evictions, inserted;
+    uint64_t removed;             /* explicit removals: unlink (span end, pop) and unlink_all (clear) */
     int busy;                     /* debug re-entrancy guard */
 } jf_store;
 

@@ -60,9 +60,10 @@ static void note_exception(jf_worker *w, PyObject *exc) {
 }
 
 /* Asks the classifier what to do after `attempt` failed with exc. GIL held.
- * Returns a delay in ns (0 = back-off), or -1 to give up. */
+ * Returns a delay in ns (0 = back-off), or -1 to give up. The classifier is consulted
+ * even on the last attempt, so that it sees (and can log) every final failure. */
 static int64_t classify(jf_worker *w, PyObject *exc, int attempt) {
-    if (!w->classifier || attempt >= w->max_attempts) return -1;
+    if (!w->classifier) return -1;
     PyObject *d = PyObject_CallFunction(w->classifier, "Oi", exc ? exc : Py_None, attempt);
     int64_t r = -1;
     if (d && d != Py_None) {
@@ -71,7 +72,7 @@ static int64_t classify(jf_worker *w, PyObject *exc, int attempt) {
     }
     Py_XDECREF(d);
     PyErr_Clear();
-    return r;
+    return attempt >= w->max_attempts ? -1 : r;
 }
 
 /* Runs one queued call with its retries; frees the record. Worker thread, no GIL. */

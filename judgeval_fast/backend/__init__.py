@@ -10,11 +10,12 @@ in-process with ``BackendServer``.
 from __future__ import annotations
 
 from .cli import run
-from .client import BackendClient, start_backend_process, stop_backend_process
+from .client import BackendClient, BackendProcess, start_backend_process, stop_backend_process
 from .embedded import BackendServer
 
 __all__ = [
     "BackendClient",
+    "BackendProcess",
     "BackendServer",
     "run",
     "start_backend_process",

@@ -180,6 +180,35 @@ class BackendClient:
             time.sleep(0.02)
 
 
+class BackendProcess:
+    """A backend running as a child process, with its admin client.
+
+    Context manager: ``with BackendProcess() as b: b.traces_url``.
+    """
+
+    def __init__(self, db: str = ":memory:", extra_args: Sequence[str] = ()) -> None:
+        self.proc, self.url = start_backend_process(db=db, extra_args=extra_args)
+        self.traces_url = self.url + "/otel/v1/traces"
+        self.client = BackendClient(self.url)
+
+    def reset(self) -> None:
+        """Clear faults and stored data."""
+        self.client.clear_faults()
+        self.client.reset()
+
+    def stats(self) -> dict[str, Any]:
+        return self.client.stats()
+
+    def stop(self) -> int:
+        return stop_backend_process(self.proc)
+
+    def __enter__(self) -> BackendProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
 def start_backend_process(
     db: str = ":memory:",
     extra_args: Sequence[str] = (),
@@ -282,6 +311,7 @@ def stop_backend_process(proc: subprocess.Popen[bytes], timeout: float = 5.0) ->
 
 __all__ = [
     "BackendClient",
+    "BackendProcess",
     "start_backend_process",
     "stop_backend_process",
 ]
