@@ -1,0 +1,57 @@
+# judgeval-fast developer entry points. `make demo` and `make test` set everything up
+# on a fresh machine (system packages via scripts/bootstrap.sh, then a venv in .venv).
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+ASAN_VENV ?= .venv-asan
+ASAN_PY := $(ASAN_VENV)/bin/python
+SOURCES := $(wildcard csrc/*.c csrc/*.h) setup.py pyproject.toml
+
+.PHONY: setup build demo test test-fast asan bench lint clean
+
+setup: $(STAMP)
+
+$(STAMP): $(SOURCES)
+	bash scripts/bootstrap.sh
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	JF_STRICT=1 $(PY) -m pip install -q -e ".[test,bench,dev]"
+	touch $(STAMP)
+
+# Rebuild the extension in place after a C change. The new .so is renamed over the old
+# one (atomic), so processes that have the old one mapped keep running.
+build: setup
+	JF_STRICT=1 $(PY) setup.py -q build_ext --build-lib build/lib --build-temp build/tmp
+	cp build/lib/judgeval_fast/_native.abi3.so judgeval_fast/.native.tmp
+	mv -f judgeval_fast/.native.tmp judgeval_fast/_native.abi3.so
+
+demo: setup
+	$(VENV)/bin/judgeval-fast demo
+
+test: setup
+	$(PY) -m pytest -q
+
+test-fast: setup
+	$(PY) -m pytest -q -m "not slow"
+
+# The whole suite against an AddressSanitizer + UndefinedBehaviorSanitizer build, in its
+# own venv (non-editable install) so the sanitized .so never replaces the normal one.
+asan:
+	bash scripts/bootstrap.sh
+	test -x $(ASAN_PY) || $(PYTHON) -m venv $(ASAN_VENV)
+	$(ASAN_PY) -m pip install -q --upgrade pip setuptools wheel
+	$(ASAN_PY) -m pip install -q ".[test,bench]"
+	JF_STRICT=1 JF_SANITIZE=1 $(ASAN_PY) -m pip install -q --force-reinstall --no-deps --no-build-isolation .
+	bash scripts/asan-pytest.sh $(ASAN_VENV) -q
+
+bench: setup
+	$(PY) -m pytest benchmarks --benchmark-only -q
+
+lint: setup
+	$(VENV)/bin/ruff check judgeval_fast tests benchmarks
+	$(VENV)/bin/mypy judgeval_fast
+
+clean:
+	rm -rf build dist *.egg-info judgeval_fast/_native*.so
