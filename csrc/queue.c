@@ -469,8 +469,12 @@ static PyObject *Queue_push(PyObject *op, PyObject *args, PyObject *kwds) {
     static char *kwlist[] = {"data", "owner", NULL};
     const char *data;
     Py_ssize_t len;
+    PyObject *owner_obj = NULL;
     unsigned long long owner = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "y#|K:push", kwlist, &data, &len, &owner)) return NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "y#|O:push", kwlist, &data, &len, &owner_obj)) return NULL;
+    /* Checked, not the wrapping "K" format: remove_owner() must find exactly what push() stored. */
+    if (owner_obj && (owner = PyLong_AsUnsignedLongLong(owner_obj)) == (unsigned long long)-1 && PyErr_Occurred())
+        return NULL;
     if (check_ready(self) < 0) return NULL;
     jf_item *it = jf_item_new((size_t)len);
     if (!it) return PyErr_NoMemory();

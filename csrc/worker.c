@@ -343,9 +343,11 @@ static void Worker_dealloc(PyObject *op) {
 static PyObject *Worker_submit(PyObject *op, PyObject *args, PyObject *kwds) {
     WorkerObject *self = (WorkerObject *)op;
     static char *kwlist[] = {"fn", "owner", NULL};
-    PyObject *fn;
+    PyObject *fn, *owner_obj = NULL;
     unsigned long long owner = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|K:submit", kwlist, &fn, &owner)) return NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|O:submit", kwlist, &fn, &owner_obj)) return NULL;
+    if (owner_obj && (owner = PyLong_AsUnsignedLongLong(owner_obj)) == (unsigned long long)-1 && PyErr_Occurred())
+        return NULL;
     if (check_w(self) < 0) return NULL;
     if (!PyCallable_Check(fn)) {
         PyErr_SetString(PyExc_TypeError, "fn must be callable");

@@ -8,10 +8,23 @@ from collections import deque
 ITEM_OVERHEAD = 48
 
 
+def _owner(value: object) -> int:
+    """An owner tag as the C code reads it (PyLong_AsUnsignedLongLong)."""
+    if not isinstance(value, int):
+        raise TypeError("an integer is required")
+    if value < 0:
+        raise OverflowError("can't convert negative int to unsigned")
+    if value >> 64:
+        raise OverflowError("int too big to convert")
+    return value
+
+
 class SpanQueue:
     """Records cost ITEM_OVERHEAD + len(data) bytes against max_bytes."""
 
     def __init__(self, max_items: int, max_bytes: int) -> None:
+        if not isinstance(max_items, int) or not isinstance(max_bytes, int):
+            raise TypeError("max_items and max_bytes must be ints")
         if max_items <= 0:
             raise ValueError("max_items must be > 0")
         if max_bytes <= 0:
@@ -25,6 +38,9 @@ class SpanQueue:
 
     def push(self, data: bytes, owner: int = 0) -> int:
         """Queue data; return how many oldest records were dropped, or -1 if it can never fit."""
+        if not isinstance(data, bytes):
+            raise TypeError(f"a bytes-like object is required, not '{type(data).__name__}'")
+        owner = _owner(owner)
         cost = ITEM_OVERHEAD + len(data)
         if cost > self._max_bytes:
             self._dropped_oversize += 1
@@ -62,6 +78,7 @@ class SpanQueue:
 
     def remove_owner(self, owner: int) -> int:
         """Remove queued records of one owner."""
+        owner = _owner(owner)
         keep = deque(item for item in self._items if item[1] != owner)
         removed = len(self._items) - len(keep)
         self._items = keep
