@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import socket
 import threading
-from typing import Self
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 from .server import BackendHTTPServer
 from .state import MAX_BODY_BYTES, BackendApp, BackendConfig
