@@ -9,7 +9,9 @@ HAVE_ZLIB: Final[int]
 DEBUG_BUILD: Final[int]
 ITEM_OVERHEAD: Final[int]
 
-AttributeValue = str | bool | int | float | bytes | tuple[str | bool | int | float | bytes | None, ...]
+AttributeValue = (
+    str | bool | int | float | bytes | tuple[str | bool | int | float | bytes | None, ...]
+)
 
 class Event(NamedTuple):
     name: str
@@ -61,7 +63,10 @@ class Span:
     def set_attribute(self, key: object, value: object) -> None: ...
     def set_attributes(self, attributes: Mapping[Any, Any] | None) -> None: ...
     def add_event(
-        self, name: object, attributes: Mapping[Any, Any] | None = None, timestamp: int | None = None
+        self,
+        name: object,
+        attributes: Mapping[Any, Any] | None = None,
+        timestamp: int | None = None,
     ) -> None: ...
     def record_exception(
         self,
@@ -121,7 +126,11 @@ SpanKey = Span | SpanContext | tuple[int, int]
 
 class Store:
     def __init__(
-        self, capacity: int = 10000, ttl: float = 3600.0, *, clock: Callable[[], float] | None = None
+        self,
+        capacity: int = 10000,
+        ttl: float = 3600.0,
+        *,
+        clock: Callable[[], float] | None = None,
     ) -> None: ...
     def set(self, span: SpanKey, key: object, value: object) -> None: ...
     def get(self, span: SpanKey, key: object, default: object = None) -> Any: ...

@@ -76,7 +76,9 @@ def current() -> RuntimeConfig:
 
 def _apply_environment() -> None:
     configure(
-        max_attribute_bytes=env_int("JUDGEVAL_FAST_MAX_ATTRIBUTE_BYTES", DEFAULT_MAX_ATTRIBUTE_BYTES),
+        max_attribute_bytes=env_int(
+            "JUDGEVAL_FAST_MAX_ATTRIBUTE_BYTES", DEFAULT_MAX_ATTRIBUTE_BYTES
+        ),
         max_attributes=env_int("JUDGEVAL_FAST_MAX_ATTRIBUTES", DEFAULT_MAX_ATTRIBUTES),
         max_events=env_int("JUDGEVAL_FAST_MAX_EVENTS", DEFAULT_MAX_EVENTS),
         exit_timeout=env_float("JUDGEVAL_FAST_EXIT_TIMEOUT", DEFAULT_EXIT_TIMEOUT),

@@ -38,7 +38,9 @@ class ApiError(Exception):
 class Agent:
     """A toy agent whose every step is a span, with the API calls of a real integration."""
 
-    def __init__(self, backend: BackendProcess, exporter: _native.Exporter, worker: _native.Worker) -> None:
+    def __init__(
+        self, backend: BackendProcess, exporter: _native.Exporter, worker: _native.Worker
+    ) -> None:
         self.exporter = exporter
         self.worker = worker
         self.store = _native.Store()
@@ -48,21 +50,28 @@ class Agent:
 
     def _api(self, path: str, payload: dict[str, Any]) -> Callable[[], None]:
         def call() -> None:
-            response = self.http.post(path, content=orjson.dumps(payload),
-                                      headers={"Content-Type": "application/json"})
+            response = self.http.post(
+                path, content=orjson.dumps(payload), headers={"Content-Type": "application/json"}
+            )
             if response.status_code >= 400:
                 raise ApiError(response)
+
         return call
 
     def llm(self, parent: _native.Span, prompt: str) -> str:
         span = _native.Span("openai.chat", parent=parent, kind=2, exporter=self.exporter)
         span.set_attribute("judgment.span_kind", "llm")
         span.set_attribute("gen_ai.request.model", "gpt-4o-mini")
-        span.set_attribute("judgment.input", orjson.dumps({"messages": [{"role": "user", "content": prompt}]}).decode())
+        span.set_attribute(
+            "judgment.input",
+            orjson.dumps({"messages": [{"role": "user", "content": prompt}]}).decode(),
+        )
         time.sleep(0.0005)  # the model "thinks"
         answer = f"answer to {prompt!r}"
         span.set_attribute("judgment.output", answer)
-        span.set_attributes({"gen_ai.usage.input_tokens": len(prompt), "gen_ai.usage.output_tokens": 42})
+        span.set_attributes(
+            {"gen_ai.usage.input_tokens": len(prompt), "gen_ai.usage.output_tokens": 42}
+        )
         span.end()
         return answer
 
@@ -85,20 +94,35 @@ class Agent:
             span.end()
 
     def handle(self, request_id: int) -> None:
-        root = _native.Span("agent.run", exporter=self.exporter, attributes={"judgment.span_kind": "agent"})
+        root = _native.Span(
+            "agent.run", exporter=self.exporter, attributes={"judgment.span_kind": "agent"}
+        )
         root.set_attribute("judgment.input", orjson.dumps({"request": request_id}).decode())
         hits = self.tool(root, f"query {request_id}")
         self.llm(root, f"summarise {len(hits)} documents")
         root.set_attribute("judgment.output", "done")
         ctx = root.get_span_context()
         if request_id % 10 == 0:
-            self.worker.submit(self._api("/traces/tags/add", {"project_name": PROJECT, "trace_id": ctx.trace_id_hex,
-                                                              "tags": ["demo"]}))
+            self.worker.submit(
+                self._api(
+                    "/traces/tags/add",
+                    {"project_name": PROJECT, "trace_id": ctx.trace_id_hex, "tags": ["demo"]},
+                )
+            )
         if request_id % 50 == 0:
-            self.worker.submit(self._api("/add_to_run_eval_queue/examples", {
-                "project_name": PROJECT, "eval_name": f"async_evaluate_{ctx.span_id_hex}",
-                "trace_id": ctx.trace_id_hex, "trace_span_id": ctx.span_id_hex,
-                "examples": [{"input": request_id, "output": "done"}], "judgment_scorers": []}))
+            self.worker.submit(
+                self._api(
+                    "/add_to_run_eval_queue/examples",
+                    {
+                        "project_name": PROJECT,
+                        "eval_name": f"async_evaluate_{ctx.span_id_hex}",
+                        "trace_id": ctx.trace_id_hex,
+                        "trace_span_id": ctx.span_id_hex,
+                        "examples": [{"input": request_id, "output": "done"}],
+                        "judgment_scorers": [],
+                    },
+                )
+            )
         root.end()
 
 
@@ -130,8 +154,12 @@ def overhead_ns(exporter: _native.Exporter, rounds: int = 2_000) -> tuple[float,
 
 def run(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="judgeval-fast demo", description=__doc__)
-    parser.add_argument("--requests", type=int, default=3000, help="agent requests to run (default 3000)")
-    parser.add_argument("--outage", type=float, default=2.0, help="seconds of backend outage (default 2)")
+    parser.add_argument(
+        "--requests", type=int, default=3000, help="agent requests to run (default 3000)"
+    )
+    parser.add_argument(
+        "--outage", type=float, default=2.0, help="seconds of backend outage (default 2)"
+    )
     args = parser.parse_args(argv)
 
     print("judgeval-fast demo: starting the local backend ...")
@@ -139,8 +167,14 @@ def run(argv: Sequence[str] | None = None) -> int:
         exporter = create_exporter(
             backend.traces_url,
             {"Authorization": "Bearer demo", "X-Organization-Id": "demo-org"},
-            resource={"service.name": PROJECT, "telemetry.sdk.name": "judgeval", "telemetry.sdk.language": "python"},
-            config=ExporterConfig(schedule_delay=0.2, request_timeout=1.0, retry_initial=0.1, retry_max=1.0),
+            resource={
+                "service.name": PROJECT,
+                "telemetry.sdk.name": "judgeval",
+                "telemetry.sdk.language": "python",
+            },
+            config=ExporterConfig(
+                schedule_delay=0.2, request_timeout=1.0, retry_initial=0.1, retry_max=1.0
+            ),
         )
         worker = RetryPolicy(retry_initial=0.1, retry_max=1.0).make_worker(1000)
         agent = Agent(backend, exporter, worker)
@@ -174,19 +208,46 @@ def run(argv: Sequence[str] | None = None) -> int:
         exporter.shutdown(10)
 
     created = counters["spans_ended"]
-    lost = sum(stats[k] for k in ("dropped_queue_full", "failed", "rejected", "partially_rejected",
-                                  "dropped_shutdown"))
+    lost = sum(
+        stats[k]
+        for k in (
+            "dropped_queue_full",
+            "failed",
+            "rejected",
+            "partially_rejected",
+            "dropped_shutdown",
+        )
+    )
     rows = [
         ("requests handled", f"{j + 1}", f"in {elapsed:.2f}s, {agent.errors} tool errors recorded"),
         ("spans created", f"{created}", ""),
-        ("spans exported", f"{stats['exported']}", f"{stats['requests']} requests, {stats['retries']} retries"),
+        (
+            "spans exported",
+            f"{stats['exported']}",
+            f"{stats['requests']} requests, {stats['retries']} retries",
+        ),
         ("spans dropped", f"{lost}", "counted, never silent" if lost else "none"),
         ("flushed in time", f"{flushed}", ""),
-        ("backend stored", f"{bstats['spans']} spans", f"{bstats['tags']} tags, {bstats['evaluations']} evaluations"),
-        ("API calls", f"{wstats['succeeded']} ok", f"{wstats['retried']} retried, {wstats['failed']} failed, "
-                                                  f"{wstats['dropped']} dropped"),
-        ("exporter GIL acquisitions", f"{stats['gil_acquisitions']}", "native path never takes the GIL"),
-        ("cost per span", f"{traced_ns - base_ns:.0f} ns", f"untraced call {base_ns:.0f} ns, traced {traced_ns:.0f} ns"),
+        (
+            "backend stored",
+            f"{bstats['spans']} spans",
+            f"{bstats['tags']} tags, {bstats['evaluations']} evaluations",
+        ),
+        (
+            "API calls",
+            f"{wstats['succeeded']} ok",
+            f"{wstats['retried']} retried, {wstats['failed']} failed, {wstats['dropped']} dropped",
+        ),
+        (
+            "exporter GIL acquisitions",
+            f"{stats['gil_acquisitions']}",
+            "native path never takes the GIL",
+        ),
+        (
+            "cost per span",
+            f"{traced_ns - base_ns:.0f} ns",
+            f"untraced call {base_ns:.0f} ns, traced {traced_ns:.0f} ns",
+        ),
     ]
     width = max(len(r[0]) for r in rows)
     print("\nsummary")

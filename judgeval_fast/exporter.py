@@ -10,9 +10,9 @@ Environment variables (the JUDGEVAL_FAST_* name wins over the OTel one):
   JUDGEVAL_FAST_MAX_QUEUE_BYTES                                      bytes queued (64 MiB)
   JUDGEVAL_FAST_MAX_BATCH_SIZE     / OTEL_BSP_MAX_EXPORT_BATCH_SIZE  spans per request (512)
   JUDGEVAL_FAST_MAX_BATCH_BYTES                                      bytes per request (4 MiB)
-  JUDGEVAL_FAST_SCHEDULE_DELAY     / OTEL_BSP_SCHEDULE_DELAY (ms)    seconds before a partial batch goes (1)
-  JUDGEVAL_FAST_REQUEST_TIMEOUT    / OTEL_EXPORTER_OTLP_TIMEOUT (s)  seconds per request (10)
-  JUDGEVAL_FAST_RETRY_DEADLINE                                       seconds of retries per batch (30)
+  JUDGEVAL_FAST_SCHEDULE_DELAY     / OTEL_BSP_SCHEDULE_DELAY (ms)    partial batch wait, s (1)
+  JUDGEVAL_FAST_REQUEST_TIMEOUT    / OTEL_EXPORTER_OTLP_TIMEOUT (s)  per request, s (10)
+  JUDGEVAL_FAST_RETRY_DEADLINE                                       retries per batch, s (30)
   JUDGEVAL_FAST_GZIP_LEVEL                                           0-9, or -1 for none (1)
 """
 
@@ -31,7 +31,14 @@ from judgeval_fast import config as _config  # noqa: F401  (applies the environm
 from judgeval_fast._env import env_float, env_int, require_positive
 from judgeval_fast._native import Exporter
 
-__all__ = ["ExportResult", "Exporter", "ExporterConfig", "create_exporter", "get_exporter", "live_exporters"]
+__all__ = [
+    "ExportResult",
+    "Exporter",
+    "ExporterConfig",
+    "create_exporter",
+    "get_exporter",
+    "live_exporters",
+]
 
 
 class ExportResult(enum.IntEnum):
@@ -144,7 +151,9 @@ _registry: weakref.WeakValueDictionary[tuple[Any, ...], Exporter] = weakref.Weak
 _registry_lock = threading.Lock()
 
 
-def _key(endpoint: str, headers: Mapping[str, str], resource: Mapping[str, Any], scope: str) -> tuple[Any, ...]:
+def _key(
+    endpoint: str, headers: Mapping[str, str], resource: Mapping[str, Any], scope: str
+) -> tuple[Any, ...]:
     return (
         endpoint,
         tuple(sorted(headers.items())),

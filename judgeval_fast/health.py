@@ -14,8 +14,15 @@ from judgeval_fast import worker as _worker
 from judgeval_fast.exporter import live_exporters
 
 # Exporter counters in which a span's journey ends without delivery.
-_LOST = ("dropped_queue_full", "dropped_oversize", "rejected_after_shutdown", "failed", "rejected",
-         "partially_rejected", "dropped_shutdown")
+_LOST = (
+    "dropped_queue_full",
+    "dropped_oversize",
+    "rejected_after_shutdown",
+    "failed",
+    "rejected",
+    "partially_rejected",
+    "dropped_shutdown",
+)
 
 
 def exporter_health(stats: dict[str, Any]) -> dict[str, Any]:
@@ -29,9 +36,7 @@ def exporter_health(stats: dict[str, Any]) -> dict[str, Any]:
 
 def health() -> dict[str, Any]:
     """Counters of the span path, every registered exporter, the API worker and the runtime."""
-    exporters = [
-        {"endpoint": e.endpoint, **exporter_health(e.stats())} for e in live_exporters()
-    ]
+    exporters = [{"endpoint": e.endpoint, **exporter_health(e.stats())} for e in live_exporters()]
     worker = _worker.get_worker().stats() if _worker._worker is not None else None
     return {
         "spans": _native.span_counters(),

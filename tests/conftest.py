@@ -60,7 +60,10 @@ class Impl:
 
 @pytest.fixture(
     scope="session",
-    params=[pytest.param(True, marks=pytest.mark.native, id="native"), pytest.param(False, id="python")],
+    params=[
+        pytest.param(True, marks=pytest.mark.native, id="native"),
+        pytest.param(False, id="python"),
+    ],
 )
 def impl(request: pytest.FixtureRequest) -> Impl:
     return Impl(is_native=request.param)

@@ -50,9 +50,7 @@ def _kv(key: str, value: AnyValue) -> KeyValue:
     return KeyValue(key=key, value=value)
 
 
-def make_request(
-    n_spans: int = 1, name: str = "op", trace_id: bytes = TRACE_ID
-) -> bytes:
+def make_request(n_spans: int = 1, name: str = "op", trace_id: bytes = TRACE_ID) -> bytes:
     """Build a serialized ExportTraceServiceRequest with rich spans."""
     req = ExportTraceServiceRequest()
     rs = req.resource_spans.add()
@@ -80,9 +78,7 @@ def make_request(
         attrs.append(_kv("d", AnyValue(double_value=1.5)))
         attrs.append(_kv("bytes", AnyValue(bytes_value=b"\x01\xff")))
         arr = AnyValue()
-        arr.array_value.values.extend(
-            [AnyValue(int_value=1), AnyValue(string_value="x")]
-        )
+        arr.array_value.values.extend([AnyValue(int_value=1), AnyValue(string_value="x")])
         attrs.append(_kv("arr", arr))
         kvl = AnyValue()
         kvl.kvlist_value.values.append(_kv("inner", AnyValue(double_value=2.0)))
@@ -129,9 +125,7 @@ def raw_exchange(url: str, data: bytes, timeout: float = 3.0) -> bytes:
     """Send raw bytes, return everything read until the server closes."""
     parts = urlsplit(url)
     assert parts.hostname and parts.port
-    with socket.create_connection(
-        (parts.hostname, parts.port), timeout=timeout
-    ) as sock:
+    with socket.create_connection((parts.hostname, parts.port), timeout=timeout) as sock:
         sock.sendall(data)
         out = b""
         while True:
@@ -204,9 +198,7 @@ def test_export_protobuf_stores_spans(http_conn: Http, client: BackendClient) ->
         "X-Project-Id": "p1",
         "User-Agent": "judgeval-c/0.1",
     }
-    status, resp_headers, resp_body = http_conn.request(
-        "POST", "/otel/v1/traces", body, headers
-    )
+    status, resp_headers, resp_body = http_conn.request("POST", "/otel/v1/traces", body, headers)
     assert status == 200
     assert resp_headers["content-type"] == "application/x-protobuf"
     resp = ExportTraceServiceResponse.FromString(resp_body)
@@ -252,9 +244,7 @@ def test_export_protobuf_stores_spans(http_conn: Http, client: BackendClient) ->
 
     (entry,) = client.requests()
     assert s["request_id"] == entry["id"]
-    assert (
-        entry["status"] == 200 and entry["spans"] == 2 and entry["bytes"] == len(body)
-    )
+    assert entry["status"] == 200 and entry["spans"] == 2 and entry["bytes"] == len(body)
     assert entry["fault"] is None
     assert entry["headers"]["Authorization"] == "Bearer abc"
     assert entry["headers"]["X-Organization-Id"] == "org1"
@@ -262,18 +252,14 @@ def test_export_protobuf_stores_spans(http_conn: Http, client: BackendClient) ->
     assert entry["headers"]["User-Agent"] == "judgeval-c/0.1"
 
     stats = client.stats()
-    assert (
-        stats["spans"] == 2 and stats["trace_requests"] == 1 and stats["requests"] == 1
-    )
+    assert stats["spans"] == 2 and stats["trace_requests"] == 1 and stats["requests"] == 1
     assert stats["bytes_received"] == len(body)
 
 
 def test_span_filters(http_conn: Http, client: BackendClient) -> None:
     other_trace = bytes(range(16))
     http_conn.request("POST", "/v1/traces", make_request(3, name="a"), PB)
-    http_conn.request(
-        "POST", "/v1/traces", make_request(2, name="b", trace_id=other_trace), PB
-    )
+    http_conn.request("POST", "/v1/traces", make_request(2, name="b", trace_id=other_trace), PB)
     assert len(client.spans()) == 5
     assert len(client.spans(name="a")) == 3
     assert len(client.spans(trace_id=other_trace.hex())) == 2
@@ -281,9 +267,7 @@ def test_span_filters(http_conn: Http, client: BackendClient) -> None:
 
 
 @pytest.mark.parametrize("encoding", ["gzip", "deflate", "raw-deflate"])
-def test_export_compressed(
-    http_conn: Http, client: BackendClient, encoding: str
-) -> None:
+def test_export_compressed(http_conn: Http, client: BackendClient, encoding: str) -> None:
     raw = make_request(n_spans=3)
     if encoding == "gzip":
         body = gzip.compress(raw)
@@ -293,9 +277,7 @@ def test_export_compressed(
         comp = zlib.compressobj(wbits=-zlib.MAX_WBITS)
         body = comp.compress(raw) + comp.flush()
     header = "gzip" if encoding == "gzip" else "deflate"
-    status, _, _ = http_conn.request(
-        "POST", "/v1/traces", body, {**PB, "Content-Encoding": header}
-    )
+    status, _, _ = http_conn.request("POST", "/v1/traces", body, {**PB, "Content-Encoding": header})
     assert status == 200
     assert len(client.spans()) == 3
     (entry,) = client.requests()
@@ -316,9 +298,7 @@ def test_export_otlp_json(http_conn: Http, client: BackendClient) -> None:
         "resourceSpans": [
             {
                 "resource": {
-                    "attributes": [
-                        {"key": "service.name", "value": {"stringValue": "j"}}
-                    ]
+                    "attributes": [{"key": "service.name", "value": {"stringValue": "j"}}]
                 },
                 "scopeSpans": [
                     {
@@ -331,9 +311,7 @@ def test_export_otlp_json(http_conn: Http, client: BackendClient) -> None:
                                 "kind": 2,
                                 "startTimeUnixNano": "1700000000000000000",
                                 "endTimeUnixNano": "1700000000000000001",
-                                "attributes": [
-                                    {"key": "k", "value": {"intValue": "7"}}
-                                ],
+                                "attributes": [{"key": "k", "value": {"intValue": "7"}}],
                             }
                         ],
                     }
@@ -355,12 +333,8 @@ def test_export_otlp_json(http_conn: Http, client: BackendClient) -> None:
     assert span["kind"] == 2 and span["resource_attributes"] == {"service.name": "j"}
 
 
-def test_garbage_body_rejected_server_alive(
-    http_conn: Http, client: BackendClient
-) -> None:
-    status, headers, body = http_conn.request(
-        "POST", "/v1/traces", b"\xff\xff\xffgarbage", PB
-    )
+def test_garbage_body_rejected_server_alive(http_conn: Http, client: BackendClient) -> None:
+    status, headers, body = http_conn.request("POST", "/v1/traces", b"\xff\xff\xffgarbage", PB)
     assert status == 400
     assert headers["content-type"] == "application/json"
     assert "detail" in json.loads(body)
@@ -393,9 +367,7 @@ def test_keep_alive_reuses_connection(http_conn: Http, client: BackendClient) ->
 def test_chunked_request_body(http_conn: Http, client: BackendClient) -> None:
     raw = make_request(n_spans=4)
     pieces = [raw[i : i + 100] for i in range(0, len(raw), 100)]
-    http_conn.conn.request(
-        "POST", "/v1/traces", body=iter(pieces), headers=PB, encode_chunked=True
-    )
+    http_conn.conn.request("POST", "/v1/traces", body=iter(pieces), headers=PB, encode_chunked=True)
     resp = http_conn.conn.getresponse()
     resp.read()
     assert resp.status == 200
@@ -438,7 +410,9 @@ def test_expect_100_oversized_refused_early(url: str, client: BackendClient) -> 
 
 
 def test_length_errors(url: str, client: BackendClient) -> None:
-    no_length = b"POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\n\r\n"
+    no_length = (
+        b"POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\n\r\n"
+    )
     assert raw_exchange(url, no_length).startswith(b"HTTP/1.1 411")
     huge = b"POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Length: 67108865\r\n\r\n"
     assert raw_exchange(url, huge).startswith(b"HTTP/1.1 413")
@@ -483,9 +457,7 @@ def test_projects_resolve(http_conn: Http, client: BackendClient) -> None:
     status, data = http_conn.post_json("/projects/resolve/", {"project_name": "demo"})
     assert status == 200 and data["project_id"] == project_id_for("demo")
     assert len(data["project_id"]) == 16
-    status, data2 = http_conn.post_json(
-        "/v1/projects/resolve/", {"project_name": "demo"}
-    )
+    status, data2 = http_conn.post_json("/v1/projects/resolve/", {"project_name": "demo"})
     assert status == 200 and data2["project_id"] == data["project_id"]
     status, _ = http_conn.post_json("/projects/resolve/", {"nope": 1})
     assert status == 400
@@ -500,13 +472,9 @@ def test_tags(http_conn: Http, client: BackendClient) -> None:
         {"project_name": "demo", "trace_id": "t1", "tags": ["a", "b"]},
     )
     assert status == 200 and data == {"success": True}
-    status, data = http_conn.post_json(
-        "/v1/projects/pid9/traces/t2/tags", {"tags": ["c"]}
-    )
+    status, data = http_conn.post_json("/v1/projects/pid9/traces/t2/tags", {"tags": ["c"]})
     assert status == 200 and data == {"success": True}
-    status, _ = http_conn.post_json(
-        "/traces/tags/add", {"project_name": "demo", "tags": "x"}
-    )
+    status, _ = http_conn.post_json("/traces/tags/add", {"project_name": "demo", "tags": "x"})
     assert status == 400
     tags = client.tags()
     assert [(t["trace_id"], t["tag"]) for t in tags] == [
@@ -514,10 +482,7 @@ def test_tags(http_conn: Http, client: BackendClient) -> None:
         ("t1", "b"),
         ("t2", "c"),
     ]
-    assert (
-        tags[0]["project_id"] == project_id_for("demo")
-        and tags[2]["project_id"] == "pid9"
-    )
+    assert tags[0]["project_id"] == project_id_for("demo") and tags[2]["project_id"] == "pid9"
     assert client.stats()["tags"] == 3
 
 
@@ -530,9 +495,7 @@ def test_tags(http_conn: Http, client: BackendClient) -> None:
         ("/v1/projects/p7/eval-queue/traces", "traces", "p7"),
     ],
 )
-def test_eval_queue(
-    http_conn: Http, client: BackendClient, path: str, kind: str, pid: str
-) -> None:
+def test_eval_queue(http_conn: Http, client: BackendClient, path: str, kind: str, pid: str) -> None:
     payload = {
         "examples": [{"input": "q", "actual_output": "a"}],
         "scorers": ["faithfulness"],
@@ -549,9 +512,7 @@ def test_eval_queue(
 
 
 def test_auth_required() -> None:
-    proc, url = start_backend_process(
-        extra_args=["--api-key", "sekret", "--org-id", "org-1"]
-    )
+    proc, url = start_backend_process(extra_args=["--api-key", "sekret", "--org-id", "org-1"])
     try:
         conn = Http(url)
         good = {**PB, "Authorization": "Bearer sekret", "X-Organization-Id": "org-1"}
@@ -575,11 +536,7 @@ def test_auth_required() -> None:
         conn.close()
         client = BackendClient(url)  # admin needs no credentials
         stats = client.stats()
-        assert (
-            stats["rejected"] == 4
-            and stats["spans"] == 1
-            and stats["auth_required"] is True
-        )
+        assert stats["rejected"] == 4 and stats["spans"] == 1 and stats["auth_required"] is True
     finally:
         assert stop_backend_process(proc) == 0
 
@@ -603,9 +560,7 @@ def test_fault_status(http_conn: Http, client: BackendClient, status_code: int) 
     assert client.health() == {"status": "ok"}
 
 
-def test_fault_429_retry_after_seconds_and_date(
-    http_conn: Http, client: BackendClient
-) -> None:
+def test_fault_429_retry_after_seconds_and_date(http_conn: Http, client: BackendClient) -> None:
     client.set_faults(status=429, retry_after=2)
     status, headers, _ = http_conn.request("POST", "/v1/traces", make_request(), PB)
     assert status == 429 and headers["retry-after"] == "2"
@@ -634,9 +589,7 @@ def test_fault_latency(http_conn: Http, client: BackendClient) -> None:
 def test_fault_reset(url: str, client: BackendClient) -> None:
     client.set_faults(reset=True)
     conn = Http(url)
-    with pytest.raises(
-        (ConnectionResetError, http.client.RemoteDisconnected, BrokenPipeError)
-    ):
+    with pytest.raises((ConnectionResetError, http.client.RemoteDisconnected, BrokenPipeError)):
         conn.request("POST", "/v1/traces", make_request(), PB)
     conn.close()
     # A raw socket shows it is a real RST (ECONNRESET), not an orderly FIN.
@@ -678,9 +631,7 @@ def test_fault_blackhole(url: str, client: BackendClient) -> None:
 def test_fault_count_auto_clears(http_conn: Http, client: BackendClient) -> None:
     cfg = client.set_faults(status=503, count=2)
     assert cfg["count"] == 2
-    codes = [
-        http_conn.request("POST", "/v1/traces", make_request(), PB)[0] for _ in range(4)
-    ]
+    codes = [http_conn.request("POST", "/v1/traces", make_request(), PB)[0] for _ in range(4)]
     assert codes == [503, 503, 200, 200]
     assert client.faults()["active"] is False
     assert client.stats()["faulted"] == 2
@@ -714,9 +665,7 @@ def test_concurrent_exports_with_count(url: str, client: BackendClient) -> None:
 def test_fault_error_rate(http_conn: Http, client: BackendClient) -> None:
     client.set_faults(status=503, error_rate=0.5)
     n = 200
-    codes = [
-        http_conn.request("POST", "/v1/traces", make_request(), PB)[0] for _ in range(n)
-    ]
+    codes = [http_conn.request("POST", "/v1/traces", make_request(), PB)[0] for _ in range(n)]
     failed = codes.count(503)
     assert codes.count(200) + failed == n
     # Binomial(200, 0.5): sd ~7; 60..140 is > 5 sd either side.
@@ -726,9 +675,7 @@ def test_fault_error_rate(http_conn: Http, client: BackendClient) -> None:
 
 def test_fault_partial_reject(http_conn: Http, client: BackendClient) -> None:
     client.set_faults(partial_reject=2)
-    status, _, body = http_conn.request(
-        "POST", "/v1/traces", make_request(n_spans=5), PB
-    )
+    status, _, body = http_conn.request("POST", "/v1/traces", make_request(n_spans=5), PB)
     assert status == 200
     resp = ExportTraceServiceResponse.FromString(body)
     assert resp.partial_success.rejected_spans == 2
@@ -750,9 +697,7 @@ def test_fault_paths(http_conn: Http, client: BackendClient) -> None:
 
 
 def test_fault_config_api(url: str, client: BackendClient) -> None:
-    cfg = client.set_faults(
-        latency_ms=10, status=502, retry_after="5", count=3, paths=["/v1/"]
-    )
+    cfg = client.set_faults(latency_ms=10, status=502, retry_after="5", count=3, paths=["/v1/"])
     assert cfg == {
         "active": True,
         "latency_ms": 10.0,
@@ -781,9 +726,7 @@ def test_fault_config_api(url: str, client: BackendClient) -> None:
 # -- admin --------------------------------------------------------------------
 
 
-def test_admin_requests_timestamps_and_since(
-    http_conn: Http, client: BackendClient
-) -> None:
+def test_admin_requests_timestamps_and_since(http_conn: Http, client: BackendClient) -> None:
     t0, w0 = time.monotonic(), time.time()
     http_conn.request("POST", "/v1/traces", make_request(), PB)
     http_conn.request("GET", "/nope")
@@ -805,9 +748,7 @@ def test_admin_requests_timestamps_and_since(
 
 def test_admin_reset(http_conn: Http, client: BackendClient) -> None:
     http_conn.request("POST", "/v1/traces", make_request(3), PB)
-    http_conn.post_json(
-        "/traces/tags/add", {"project_name": "p", "trace_id": "t", "tags": ["a"]}
-    )
+    http_conn.post_json("/traces/tags/add", {"project_name": "p", "trace_id": "t", "tags": ["a"]})
     http_conn.post_json("/add_to_run_eval_queue/examples", {"x": 1})
     last_id = client.requests()[-1]["id"]
     client.reset()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import email.utils
 import gc
+import itertools
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -15,9 +16,8 @@ from typing import Any
 import pytest
 
 from judgeval_fast import _native
-from judgeval_fast.exporter import ExportResult
-
 from judgeval_fast.backend import BackendProcess as Backend
+from judgeval_fast.exporter import ExportResult
 
 pytestmark = pytest.mark.native
 
@@ -40,7 +40,9 @@ MakeExporter = Callable[..., _native.Exporter]
 def make_exporter(backend: Backend) -> Iterator[MakeExporter]:
     made: list[_native.Exporter] = []
 
-    def make(endpoint: str | None = None, headers: dict[str, str] | None = None, **kw: Any) -> _native.Exporter:
+    def make(
+        endpoint: str | None = None, headers: dict[str, str] | None = None, **kw: Any
+    ) -> _native.Exporter:
         kw.setdefault("schedule_delay", 0.05)
         e = _native.Exporter(endpoint or backend.traces_url, headers or {}, **kw)
         made.append(e)
@@ -68,7 +70,9 @@ def trace_requests(backend: Backend) -> list[dict[str, Any]]:
     return [r for r in backend.client.requests() if r["path"].endswith("/traces")]
 
 
-def test_spans_arrive_with_resource_scope_and_headers(backend: Backend, make_exporter: MakeExporter) -> None:
+def test_spans_arrive_with_resource_scope_and_headers(
+    backend: Backend, make_exporter: MakeExporter
+) -> None:
     exporter = make_exporter(
         headers={"Authorization": "Bearer key", "X-Organization-Id": "org", "X-Project-Id": "p1"},
         resource={"service.name": "proj", "telemetry.sdk.name": "judgeval"},
@@ -80,7 +84,10 @@ def test_spans_arrive_with_resource_scope_and_headers(backend: Backend, make_exp
     assert stats["exported"] == 100 and stats["gil_acquisitions"] == 0
     spans = backend.client.spans(limit=1000)
     assert sorted(s["name"] for s in spans) == sorted(f"s{i}" for i in range(100))
-    assert spans[0]["resource_attributes"] == {"service.name": "proj", "telemetry.sdk.name": "judgeval"}
+    assert spans[0]["resource_attributes"] == {
+        "service.name": "proj",
+        "telemetry.sdk.name": "judgeval",
+    }
     assert spans[0]["scope_name"] == "judgeval"
     req = trace_requests(backend)[0]
     assert req["headers"]["Authorization"] == "Bearer key"
@@ -114,7 +121,9 @@ def test_batches_by_bytes(backend: Backend, make_exporter: MakeExporter) -> None
     assert sum(sizes) == 20 and max(sizes) <= 4
 
 
-def test_partial_batch_goes_after_the_schedule_delay(backend: Backend, make_exporter: MakeExporter) -> None:
+def test_partial_batch_goes_after_the_schedule_delay(
+    backend: Backend, make_exporter: MakeExporter
+) -> None:
     exporter = make_exporter(schedule_delay=0.3)
     t0 = time.monotonic()
     emit(exporter, 3)
@@ -124,7 +133,9 @@ def test_partial_batch_goes_after_the_schedule_delay(backend: Backend, make_expo
     assert 0.25 <= elapsed < 2.0, elapsed
 
 
-def test_full_batch_goes_without_waiting_for_the_delay(backend: Backend, make_exporter: MakeExporter) -> None:
+def test_full_batch_goes_without_waiting_for_the_delay(
+    backend: Backend, make_exporter: MakeExporter
+) -> None:
     exporter = make_exporter(max_batch_size=50, schedule_delay=30.0)
     t0 = time.monotonic()
     emit(exporter, 50)
@@ -154,19 +165,21 @@ def test_retryable_status_is_retried_with_backoff(
     stats = exporter.stats()
     assert stats["retries"] == 3 and stats["exported"] == 5 and stats["request_errors"] == 3
     # Full jitter: each wait is uniform in [0, min(retry_max, retry_initial * 2^n)].
-    gaps = [b["t"] - a["t"] for a, b in zip(reqs, reqs[1:])]
+    gaps = [b["t"] - a["t"] for a, b in itertools.pairwise(reqs)]
     caps = [0.05, 0.1, 0.2]
-    for gap, cap in zip(gaps, caps):
+    for gap, cap in zip(gaps, caps, strict=False):
         assert gap <= cap + 0.25, (gaps, caps)
 
 
-def test_backoff_grows_exponentially_and_is_capped(backend: Backend, make_exporter: MakeExporter) -> None:
+def test_backoff_grows_exponentially_and_is_capped(
+    backend: Backend, make_exporter: MakeExporter
+) -> None:
     backend.client.set_faults(status=503, count=12)
     exporter = make_exporter(retry_initial=0.01, retry_max=0.08)
     emit(exporter, 1)
     assert exporter.force_flush(20)
     reqs = trace_requests(backend)
-    gaps = [b["t"] - a["t"] for a, b in zip(reqs, reqs[1:])]
+    gaps = [b["t"] - a["t"] for a, b in itertools.pairwise(reqs)]
     assert len(gaps) == 12
     # Jitter makes single gaps random; the cap bounds every one of them, and the later
     # (capped) ones are on average larger than the first ones.
@@ -211,7 +224,9 @@ def test_retry_after_beyond_the_retry_deadline_gives_up_at_once(
 
 
 @pytest.mark.parametrize("status", [400, 401, 403, 404, 500])
-def test_non_retryable_status_is_rejected_once(status: int, backend: Backend, make_exporter: MakeExporter) -> None:
+def test_non_retryable_status_is_rejected_once(
+    status: int, backend: Backend, make_exporter: MakeExporter
+) -> None:
     backend.client.set_faults(status=status, count=1)
     exporter = make_exporter(**FAST_RETRY)
     emit(exporter, 7)
@@ -265,7 +280,9 @@ def test_connection_reset_is_retried(backend: Backend, make_exporter: MakeExport
     assert len(backend.client.spans()) == 5
 
 
-def test_slow_server_flush_returns_by_its_deadline(backend: Backend, make_exporter: MakeExporter) -> None:
+def test_slow_server_flush_returns_by_its_deadline(
+    backend: Backend, make_exporter: MakeExporter
+) -> None:
     backend.client.set_faults(latency_ms=1500, count=1)
     exporter = make_exporter()
     emit(exporter, 5)
@@ -306,7 +323,9 @@ def test_dead_port_retries_until_the_retry_deadline(make_exporter: MakeExporter)
     assert "curl 7" in stats["last_error"]  # CURLE_COULDNT_CONNECT
 
 
-def test_full_queue_drops_the_oldest_and_counts_them(backend: Backend, make_exporter: MakeExporter) -> None:
+def test_full_queue_drops_the_oldest_and_counts_them(
+    backend: Backend, make_exporter: MakeExporter
+) -> None:
     backend.client.set_faults(blackhole=True)
     exporter = make_exporter(max_queue_size=100, max_batch_size=10, request_timeout=60.0)
     emit(exporter, 10)
@@ -343,7 +362,9 @@ def test_byte_budget_and_oversize_records(backend: Backend, make_exporter: MakeE
     assert accounted(exporter.stats()) + exporter.stats()["dropped_oversize"] == 41
 
 
-def test_after_shutdown_spans_are_refused_and_counted(backend: Backend, make_exporter: MakeExporter) -> None:
+def test_after_shutdown_spans_are_refused_and_counted(
+    backend: Backend, make_exporter: MakeExporter
+) -> None:
     exporter = make_exporter()
     emit(exporter, 3)
     assert exporter.shutdown(5) is True and exporter.is_shutdown
@@ -391,7 +412,10 @@ def test_header_injection_is_refused(headers: dict[str, str]) -> None:
     ("kw", "message"),
     [
         ({"max_queue_size": 0}, "max_queue_size must be > 0"),
-        ({"max_batch_size": 10, "max_queue_size": 5}, "max_batch_size must be > 0 and <= max_queue_size"),
+        (
+            {"max_batch_size": 10, "max_queue_size": 5},
+            "max_batch_size must be > 0 and <= max_queue_size",
+        ),
         ({"gzip_level": 12}, "gzip_level"),
         ({"request_timeout": 0}, "request_timeout must be > 0 seconds"),
     ],
@@ -415,7 +439,9 @@ class RecordingExporter:
         return ExportResult.SUCCESS
 
 
-def test_python_exporter_gets_one_span_per_call(backend: Backend, make_exporter: MakeExporter) -> None:
+def test_python_exporter_gets_one_span_per_call(
+    backend: Backend, make_exporter: MakeExporter
+) -> None:
     exporter = make_exporter()
     python = RecordingExporter()
     exporter.set_python_exporter(python)
@@ -428,7 +454,9 @@ def test_python_exporter_gets_one_span_per_call(backend: Backend, make_exporter:
     assert backend.client.spans() == []  # the Python exporter owns delivery now
 
 
-def test_python_exporter_failures_are_retried(backend: Backend, make_exporter: MakeExporter) -> None:
+def test_python_exporter_failures_are_retried(
+    backend: Backend, make_exporter: MakeExporter
+) -> None:
     exporter = make_exporter()
     python = RecordingExporter(fail_every=2)
     exporter.set_python_exporter(python)
@@ -444,7 +472,9 @@ def test_python_exporter_failures_are_retried(backend: Backend, make_exporter: M
     assert "injected" in stats["last_error"]
 
 
-def test_python_exporter_failure_result_is_retried_then_given_up(make_exporter: MakeExporter) -> None:
+def test_python_exporter_failure_result_is_retried_then_given_up(
+    make_exporter: MakeExporter,
+) -> None:
     class Failing:
         calls = 0
 
@@ -490,7 +520,9 @@ def test_detaching_the_python_exporter_falls_back_to_native(
     assert len(backend.client.spans()) == 5 and exporter.stats()["gil_acquisitions"] == 0
 
 
-def test_export_is_synchronous_and_returns_a_result(backend: Backend, make_exporter: MakeExporter) -> None:
+def test_export_is_synchronous_and_returns_a_result(
+    backend: Backend, make_exporter: MakeExporter
+) -> None:
     exporter = make_exporter()
     spans = [_native.Span(f"sync{i}") for i in range(3)]
     for s in spans:
@@ -501,7 +533,9 @@ def test_export_is_synchronous_and_returns_a_result(backend: Backend, make_expor
     assert exporter.export([]) == ExportResult.SUCCESS
 
 
-def test_export_to_a_black_hole_returns_by_its_timeout(backend: Backend, make_exporter: MakeExporter) -> None:
+def test_export_to_a_black_hole_returns_by_its_timeout(
+    backend: Backend, make_exporter: MakeExporter
+) -> None:
     backend.client.set_faults(blackhole=True)
     exporter = make_exporter(request_timeout=60)
     span = _native.Span("bh")
@@ -511,7 +545,9 @@ def test_export_to_a_black_hole_returns_by_its_timeout(backend: Backend, make_ex
     assert time.monotonic() - t0 < 0.8
 
 
-def test_every_span_is_accounted_for_under_mixed_faults(backend: Backend, make_exporter: MakeExporter) -> None:
+def test_every_span_is_accounted_for_under_mixed_faults(
+    backend: Backend, make_exporter: MakeExporter
+) -> None:
     backend.client.set_faults(status=503, error_rate=0.5)
     exporter = make_exporter(
         max_queue_size=200, max_batch_size=20, retry_deadline=0.5, **FAST_RETRY

@@ -30,9 +30,13 @@ def test_fifty_forks_export_from_both_sides_without_deadlock(backend: Backend) -
 
     spans = backend.client.wait_for_spans(each * (2 + 2 * forks), timeout=20, limit=100_000)
     names = [s["name"] for s in spans]
-    expected = {f"parent-before-{i}" for i in range(each)} | {f"parent-inflight-{i}" for i in range(each)}
+    expected = {f"parent-before-{i}" for i in range(each)} | {
+        f"parent-inflight-{i}" for i in range(each)
+    }
     for n in range(forks):
-        expected |= {f"child{n}-{i}" for i in range(each)} | {f"parent-after{n}-{i}" for i in range(each)}
+        expected |= {f"child{n}-{i}" for i in range(each)} | {
+            f"parent-after{n}-{i}" for i in range(each)
+        }
     # Nothing lost and nothing sent twice (a child must not resend the parent's queue).
     assert sorted(names) == sorted(expected)
     span_ids = [s["span_id"] for s in spans]

@@ -102,7 +102,9 @@ def test_span_kinds_map_to_proto_values(kind: int) -> None:
         (2, "boom", 2, "boom"),
     ],
 )
-def test_status(code: int, description: str | None, expected_code: int, expected_message: str) -> None:
+def test_status(
+    code: int, description: str | None, expected_code: int, expected_message: str
+) -> None:
     span = _native.Span("s")
     span.set_status(code, description)
     span.end()
@@ -148,7 +150,15 @@ def test_zero_and_max_ids(trace_id: int, span_id: int) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["", "ascii", "é", "日本語のテキスト", "emoji 🎉🚀", "mixed ∑ ≠ ∞ 𝔘𝔫𝔦𝔠𝔬𝔡𝔢", "\x00nul inside"],
+    [
+        "",
+        "ascii",
+        "é",
+        "日本語のテキスト",
+        "emoji 🎉🚀",
+        "mixed ∑ ≠ ∞ \U0001d518\U0001d52b",  # astral-plane letters: 4 UTF-8 bytes each
+        "\x00nul inside",
+    ],
 )
 def test_non_ascii_and_empty_strings(text: str) -> None:
     span = _native.Span(text, attributes={text: text, "k": text})
@@ -248,7 +258,9 @@ def test_ints_beyond_int64_become_exact_strings() -> None:
 
 
 def test_special_floats() -> None:
-    span = _native.Span("f", attributes={"nan": math.nan, "inf": math.inf, "ninf": -math.inf, "nz": -0.0})
+    span = _native.Span(
+        "f", attributes={"nan": math.nan, "inf": math.inf, "ninf": -math.inf, "nz": -0.0}
+    )
     span.end()
     got = attrs_of(decode(span).attributes)
     assert math.isnan(got["nan"]) and got["inf"] == math.inf and got["ninf"] == -math.inf

@@ -20,14 +20,6 @@ from judgeval_fast.span import SpanKind, StatusCode
 pytestmark = pytest.mark.native
 
 
-@pytest.fixture
-def counters() -> Iterator[dict[str, int]]:
-    """A dict whose values become the counter deltas since the test started."""
-    before = _native.span_counters()
-    delta: dict[str, int] = {}
-    yield delta
-
-
 def delta_since(before: dict[str, int]) -> dict[str, int]:
     after = _native.span_counters()
     return {k: after[k] - before[k] for k in after if after[k] != before[k]}
@@ -204,7 +196,11 @@ def test_events_carry_normalised_attributes_and_times() -> None:
     span.add_event("a", {"k": [1, 2], 3: object}, timestamp=123)
     span.add_event("b")
     (a, b) = span.events
-    assert (a.name, a.timestamp, dict(a.attributes)) == ("a", 123, {"k": (1, 2), "3": "<class 'object'>"})
+    assert (a.name, a.timestamp, dict(a.attributes)) == (
+        "a",
+        123,
+        {"k": (1, 2), "3": "<class 'object'>"},
+    )
     assert b.timestamp >= span.start_time and dict(b.attributes) == {}
 
 
@@ -227,7 +223,9 @@ class Code(enum.Enum):
         ([(2, "first"), (2, "second")], (2, "second")),
     ],
 )
-def test_status_rules(calls: list[tuple[Any, str | None]], expected: tuple[int, str | None]) -> None:
+def test_status_rules(
+    calls: list[tuple[Any, str | None]], expected: tuple[int, str | None]
+) -> None:
     span = _native.Span("s")
     for status, description in calls:
         span.set_status(status, description)
@@ -321,7 +319,11 @@ def test_span_context_value_semantics() -> None:
     a = _native.SpanContext(1, 2)
     b = _native.SpanContext(1, 2)
     assert a == b and hash(a) == hash(b) and a != _native.SpanContext(1, 3)
-    assert a.is_valid and not _native.SpanContext(0, 2).is_valid and not _native.SpanContext(1, 0).is_valid
+    assert (
+        a.is_valid
+        and not _native.SpanContext(0, 2).is_valid
+        and not _native.SpanContext(1, 0).is_valid
+    )
     assert (a.trace_flags, a.is_remote, a.trace_state) == (1, False, None)
     assert "trace_id=0x" in repr(a)
     with pytest.raises(ValueError, match=">= 0"):

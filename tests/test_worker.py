@@ -164,8 +164,13 @@ def test_retry_after_parsing() -> None:
 
 
 def test_retry_deadline_bounds_the_retries(make_worker: MakeWorker) -> None:
-    worker = make_worker(max_attempts=100, retry_deadline=0.3, retry_initial=0.05, retry_max=0.05,
-                         classifier=lambda exc, attempt: 0.1)
+    worker = make_worker(
+        max_attempts=100,
+        retry_deadline=0.3,
+        retry_initial=0.05,
+        retry_max=0.05,
+        classifier=lambda exc, attempt: 0.1,
+    )
     calls = []
 
     def fail() -> None:
@@ -179,7 +184,9 @@ def test_retry_deadline_bounds_the_retries(make_worker: MakeWorker) -> None:
     assert "retry deadline" in worker.stats()["last_error"]
 
 
-def test_giving_up_is_logged_once_per_burst(make_worker: MakeWorker, caplog: pytest.LogCaptureFixture) -> None:
+def test_giving_up_is_logged_once_per_burst(
+    make_worker: MakeWorker, caplog: pytest.LogCaptureFixture
+) -> None:
     policy = RetryPolicy(max_attempts=1)
     worker = make_worker(max_attempts=1, classifier=policy)
     with caplog.at_level(logging.WARNING, logger="judgeval_fast"):
@@ -271,7 +278,9 @@ def test_classifier_errors_mean_give_up(make_worker: MakeWorker) -> None:
     assert len(calls) == 1 and worker.stats()["failed"] == 1
 
 
-def test_real_http_calls_retry_against_a_failing_server(backend: Backend, make_worker: MakeWorker) -> None:
+def test_real_http_calls_retry_against_a_failing_server(
+    backend: Backend, make_worker: MakeWorker
+) -> None:
     backend.client.set_faults(status=503, count=2, paths=["/traces/tags/add"])
     worker = make_worker(classifier=RetryPolicy(max_attempts=5, retry_initial=0.01, retry_max=0.05))
     client = httpx.Client(timeout=5)

@@ -96,7 +96,7 @@ def span_message(span: ReadableSpan) -> trace_pb2.Span:
         trace_id=ctx.trace_id.to_bytes(16, "big"),
         span_id=ctx.span_id.to_bytes(8, "big"),
         name=span.name,
-        kind=span.kind + 1,
+        kind=span.kind + 1,  # type: ignore[arg-type]  # proto enums are ints at runtime
         start_time_unix_nano=span.start_time,
         end_time_unix_nano=span.end_time or 0,
         attributes=key_values(span.attributes),
@@ -108,7 +108,9 @@ def span_message(span: ReadableSpan) -> trace_pb2.Span:
             for e in span.events
         ],
         dropped_events_count=span.dropped_events,
-        flags=ctx.trace_flags | HAS_IS_REMOTE | (IS_REMOTE if parent is not None and parent.is_remote else 0),
+        flags=ctx.trace_flags
+        | HAS_IS_REMOTE
+        | (IS_REMOTE if parent is not None and parent.is_remote else 0),
     )
     if parent is not None:
         msg.parent_span_id = parent.span_id.to_bytes(8, "big")
@@ -121,7 +123,8 @@ def span_message(span: ReadableSpan) -> trace_pb2.Span:
 
 def encode_span(span: ReadableSpan) -> bytes:
     """The OTLP Span message of span, as bytes (the twin of Span._encode)."""
-    return span_message(span).SerializeToString()
+    raw: bytes = span_message(span).SerializeToString()
+    return raw
 
 
 def encode_request(
@@ -136,6 +139,7 @@ def encode_request(
     ss.scope.SetInParent()
     ss.scope.name = scope_name
     ss.scope.version = scope_version
-    for raw in spans:
-        ss.spans.add().ParseFromString(raw)
-    return request.SerializeToString()
+    for span in spans:
+        ss.spans.add().ParseFromString(span)
+    raw: bytes = request.SerializeToString()
+    return raw

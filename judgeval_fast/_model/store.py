@@ -30,7 +30,7 @@ def span_key(span: object) -> Key:
         context = getattr(span, "get_span_context", None)
         holder = context() if callable(context) and not hasattr(span, "trace_id") else span
         try:
-            trace_id, span_id = holder.trace_id, holder.span_id  # type: ignore[attr-defined]
+            trace_id, span_id = getattr(holder, "trace_id"), getattr(holder, "span_id")  # noqa: B009
         except AttributeError:
             raise TypeError(
                 "expected a Span, a SpanContext, a (trace_id, span_id) tuple or an object with "
@@ -43,7 +43,11 @@ class Store:
     """Entries expire ttl seconds after insertion; at capacity the least recently used goes."""
 
     def __init__(
-        self, capacity: int = 10000, ttl: float = 3600.0, *, clock: Callable[[], float] | None = None
+        self,
+        capacity: int = 10000,
+        ttl: float = 3600.0,
+        *,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         self._check_limits(capacity, ttl)
         self._capacity = capacity

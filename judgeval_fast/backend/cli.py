@@ -24,20 +24,14 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m judgeval_fast.backend",
         description="Local Judgment-compatible OTLP backend with fault injection.",
     )
-    p.add_argument(
-        "--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)"
-    )
-    p.add_argument(
-        "--port", type=int, default=0, help="TCP port; 0 picks a free one (default 0)"
-    )
+    p.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=0, help="TCP port; 0 picks a free one (default 0)")
     p.add_argument(
         "--db",
         default="judgeval-backend.db",
         help="SQLite file, or :memory: (default ./judgeval-backend.db)",
     )
-    p.add_argument(
-        "--api-key", default=None, help="require Authorization: Bearer <key>"
-    )
+    p.add_argument("--api-key", default=None, help="require Authorization: Bearer <key>")
     p.add_argument("--org-id", default=None, help="require X-Organization-Id: <org>")
     p.add_argument(
         "--discard",

@@ -87,9 +87,7 @@ class BackendClient:
         Returns:
             Entries, oldest first.
         """
-        return cast(
-            list[dict[str, Any]], self.request("GET", f"/_admin/requests?since={since}")
-        )
+        return cast(list[dict[str, Any]], self.request("GET", f"/_admin/requests?since={since}"))
 
     def spans(self, **filters: Any) -> list[dict[str, Any]]:
         """Return stored spans.
@@ -100,9 +98,7 @@ class BackendClient:
         Returns:
             Span dicts in arrival order.
         """
-        query = urllib.parse.urlencode(
-            {k: v for k, v in filters.items() if v is not None}
-        )
+        query = urllib.parse.urlencode({k: v for k, v in filters.items() if v is not None})
         path = "/_admin/spans" + (f"?{query}" if query else "")
         return cast(list[dict[str, Any]], self.request("GET", path))
 
@@ -233,9 +229,7 @@ def start_backend_process(
     """
     child_env = dict(os.environ if env is None else env)
     existing = child_env.get("PYTHONPATH")
-    child_env["PYTHONPATH"] = _PACKAGE_ROOT + (
-        os.pathsep + existing if existing else ""
-    )
+    child_env["PYTHONPATH"] = _PACKAGE_ROOT + (os.pathsep + existing if existing else "")
     cmd = [
         sys.executable,
         "-m",
@@ -269,9 +263,7 @@ def _read_listening_line(proc: subprocess.Popen[bytes], timeout: float) -> str:
         while b"\n" not in buf:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise RuntimeError(
-                    f"backend did not report its address within {timeout}s"
-                )
+                raise RuntimeError(f"backend did not report its address within {timeout}s")
             if not sel.select(remaining):
                 continue
             # os.read on the raw fd: proc.stdout's buffer could swallow bytes

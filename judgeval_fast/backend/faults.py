@@ -152,9 +152,7 @@ class FaultConfig:
             raise FaultConfigError("count must be an integer >= 1")
 
         paths_raw = data.get("paths") or []
-        if not isinstance(paths_raw, list) or not all(
-            isinstance(p, str) for p in paths_raw
-        ):
+        if not isinstance(paths_raw, list) or not all(isinstance(p, str) for p in paths_raw):
             raise FaultConfigError("paths must be a list of strings")
 
         partial = data.get("partial_reject", 0) or 0
@@ -270,13 +268,9 @@ class FaultState:
                 return None
             if cfg.count is not None:
                 remaining = cfg.count - 1
-                self._config = (
-                    FaultConfig() if remaining <= 0 else replace(cfg, count=remaining)
-                )
+                self._config = FaultConfig() if remaining <= 0 else replace(cfg, count=remaining)
             partial = cfg.partial_reject if "partial_reject" in parts else 0
-            return AppliedFault(
-                config=cfg, partial_reject=partial, label="+".join(parts)
-            )
+            return AppliedFault(config=cfg, partial_reject=partial, label="+".join(parts))
 
 
 def _is_int(value: Any) -> bool:

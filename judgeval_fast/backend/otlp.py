@@ -105,18 +105,14 @@ def parse_request(body: bytes, content_type: str) -> ExportTraceServiceRequest:
         except orjson.JSONDecodeError as exc:
             raise OtlpDecodeError(f"invalid JSON: {exc}") from exc
         try:
-            json_format.ParseDict(
-                _hex_ids_to_base64(data), msg, ignore_unknown_fields=True
-            )
+            json_format.ParseDict(_hex_ids_to_base64(data), msg, ignore_unknown_fields=True)
         except (json_format.ParseError, TypeError, ValueError) as exc:
             raise OtlpDecodeError(f"invalid OTLP/JSON: {exc}") from exc
         return msg
     try:
         msg.ParseFromString(body)
     except (DecodeError, ValueError, RuntimeError) as exc:
-        raise OtlpDecodeError(
-            f"invalid protobuf ExportTraceServiceRequest: {exc}"
-        ) from exc
+        raise OtlpDecodeError(f"invalid protobuf ExportTraceServiceRequest: {exc}") from exc
     return msg
 
 

@@ -240,9 +240,7 @@ class BackendHandler(BaseHTTPRequestHandler):
         if self.app.config.verbose:
             log.info("%s - " + format, self.address_string(), *args)
 
-    def send_error(
-        self, code: int, message: str | None = None, explain: str | None = None
-    ) -> None:
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """Answer protocol-level errors (bad request line, ...) with JSON.
 
         Args:
@@ -295,9 +293,7 @@ class BackendHandler(BaseHTTPRequestHandler):
             self.close_connection = True
             if not self._response_started:
                 with contextlib.suppress(OSError):
-                    self._send(
-                        _json(500, {"detail": "internal server error"}), close=True
-                    )
+                    self._send(_json(500, {"detail": "internal server error"}), close=True)
 
     def _send(self, resp: _Response, close: bool = False) -> None:
         self._response_started = True
@@ -329,9 +325,7 @@ class BackendHandler(BaseHTTPRequestHandler):
         if te is not None:
             codings = [c.strip().lower() for c in te.split(",") if c.strip()]
             if codings != ["chunked"]:
-                raise _HttpError(
-                    501, f"unsupported Transfer-Encoding: {te}", close=True
-                )
+                raise _HttpError(501, f"unsupported Transfer-Encoding: {te}", close=True)
             return self._read_chunked(limit, keep)
         cl = self.headers.get("Content-Length")
         if cl is None:
@@ -341,15 +335,11 @@ class BackendHandler(BaseHTTPRequestHandler):
         try:
             length = int(cl.strip())
         except ValueError:
-            raise _HttpError(
-                400, f"invalid Content-Length: {cl!r}", close=True
-            ) from None
+            raise _HttpError(400, f"invalid Content-Length: {cl!r}", close=True) from None
         if length < 0:
             raise _HttpError(400, f"invalid Content-Length: {cl!r}", close=True)
         if length > limit:
-            raise _HttpError(
-                413, f"body of {length} bytes exceeds limit of {limit}", close=True
-            )
+            raise _HttpError(413, f"body of {length} bytes exceeds limit of {limit}", close=True)
         if keep:
             return self._read_exact(length), length
         self._skip_exact(length)
@@ -385,17 +375,13 @@ class BackendHandler(BaseHTTPRequestHandler):
             try:
                 size = int(size_field, 16)
             except ValueError:
-                raise _HttpError(
-                    400, f"invalid chunk size: {size_field!r}", close=True
-                ) from None
+                raise _HttpError(400, f"invalid chunk size: {size_field!r}", close=True) from None
             if size < 0 or size_field.startswith((b"-", b"+")):
                 raise _HttpError(400, f"invalid chunk size: {size_field!r}", close=True)
             if size == 0:
                 break
             if total + size > limit:
-                raise _HttpError(
-                    413, f"chunked body exceeds limit of {limit}", close=True
-                )
+                raise _HttpError(413, f"chunked body exceeds limit of {limit}", close=True)
             if keep:
                 parts.append(self._read_exact(size))
             else:
@@ -503,9 +489,7 @@ class BackendHandler(BaseHTTPRequestHandler):
             "bytes": 0,
             "conn": self._conn_id,
             "error": None,
-            "headers": {
-                h: v for h in LOGGED_HEADERS if (v := self.headers.get(h)) is not None
-            },
+            "headers": {h: v for h in LOGGED_HEADERS if (v := self.headers.get(h)) is not None},
         }
         keep = not (is_trace and app.config.discard)
         try:
@@ -514,15 +498,11 @@ class BackendHandler(BaseHTTPRequestHandler):
             entry["error"] = exc.detail
             app.log.add(entry)
             app.counters.add(rejected=1)
-            self._finish(
-                entry, _json(exc.status, {"detail": exc.detail}), close=exc.close
-            )
+            self._finish(entry, _json(exc.status, {"detail": exc.detail}), close=exc.close)
             return
         except _ClientGone:
             app.log.add(entry)
-            app.log.update(
-                entry, error="client disconnected before sending the full body"
-            )
+            app.log.update(entry, error="client disconnected before sending the full body")
             raise
         entry["bytes"] = nbytes
         app.log.add(entry)
@@ -542,24 +522,18 @@ class BackendHandler(BaseHTTPRequestHandler):
         except _HttpError as exc:
             app.counters.add(rejected=1)
             app.log.update(entry, error=exc.detail)
-            self._finish(
-                entry, _json(exc.status, {"detail": exc.detail}), close=exc.close
-            )
+            self._finish(entry, _json(exc.status, {"detail": exc.detail}), close=exc.close)
             return
         except Exception as exc:
             # Answer here rather than in _dispatch so the log entry gets its
             # status; a backend bug must look like a 500, not a hang.
             log.exception("error handling %s %s", self.command, self.path)
             app.log.update(entry, error=f"internal error: {exc!r}")
-            self._finish(
-                entry, _json(500, {"detail": "internal server error"}), close=True
-            )
+            self._finish(entry, _json(500, {"detail": "internal server error"}), close=True)
             return
         self._finish(entry, resp)
 
-    def _finish(
-        self, entry: dict[str, Any], resp: _Response, close: bool = False
-    ) -> None:
+    def _finish(self, entry: dict[str, Any], resp: _Response, close: bool = False) -> None:
         try:
             self._send(resp, close=close)
         except OSError:
@@ -568,9 +542,7 @@ class BackendHandler(BaseHTTPRequestHandler):
             raise
         if close:
             self.close_connection = True
-        self.app.log.update(
-            entry, status=resp.status, spans=resp.spans, t_done=time.monotonic()
-        )
+        self.app.log.update(entry, status=resp.status, spans=resp.spans, t_done=time.monotonic())
 
     def _apply_fault(self, entry: dict[str, Any], fault: AppliedFault) -> bool:
         """Apply an injected fault.
@@ -609,9 +581,7 @@ class BackendHandler(BaseHTTPRequestHandler):
         # SO_LINGER with a zero timeout makes close() send RST instead of
         # FIN, which is what a crashed proxy or LB looks like to curl.
         with contextlib.suppress(OSError):
-            sock.setsockopt(
-                socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
-            )
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         # rfile holds a reference created by makefile(); the fd is only
         # really closed (and the RST sent) once both are closed.
         self.rfile.close()
@@ -658,9 +628,7 @@ class BackendHandler(BaseHTTPRequestHandler):
         fault: AppliedFault | None,
     ) -> _Response:
         if trace_match is not None:
-            return self._export_traces(
-                trace_match.group("pid") or "", body, entry, fault
-            )
+            return self._export_traces(trace_match.group("pid") or "", body, entry, fault)
         norm = path.rstrip("/") or "/"
         for pattern, methods, handler in _ROUTES:
             m = pattern.match(norm)
@@ -682,9 +650,7 @@ class BackendHandler(BaseHTTPRequestHandler):
     ) -> _Response:
         app = self.app
         if app.config.discard:
-            return _Response(
-                status=200, body=b"", content_type="application/x-protobuf"
-            )
+            return _Response(status=200, body=b"", content_type="application/x-protobuf")
         try:
             raw = otlp.decompress(
                 body, self.headers.get("Content-Encoding") or "", MAX_DECOMPRESSED_BYTES
@@ -755,9 +721,7 @@ class BackendHandler(BaseHTTPRequestHandler):
         groups = m.groupdict()
         kind = groups["kind"]
         pid = groups.get("pid") or ""
-        eval_id = self.app.storage.add_evaluation(
-            kind, m.string, pid, data, self._request_id
-        )
+        eval_id = self.app.storage.add_evaluation(kind, m.string, pid, data, self._request_id)
         return _json(
             200,
             {
@@ -802,9 +766,7 @@ _ROUTES: tuple[tuple[re.Pattern[str], frozenset[str], Route], ...] = (
 )
 
 
-def _int_param(
-    query: dict[str, list[str]], name: str, default: int | None
-) -> int | None:
+def _int_param(query: dict[str, list[str]], name: str, default: int | None) -> int | None:
     values = query.get(name)
     if not values:
         return default

@@ -125,9 +125,7 @@ class BackendApp:
         out["connections_open"] = self.open_connections()
         out["uptime_s"] = time.monotonic() - self.started
         out["discard"] = self.config.discard
-        out["auth_required"] = (
-            self.config.api_key is not None or self.config.org_id is not None
-        )
+        out["auth_required"] = self.config.api_key is not None or self.config.org_id is not None
         out["fault_config"] = self.faults.get().to_json()
         return out
 

@@ -178,18 +178,14 @@ class Storage:
         """
         self.path = path
         self._lock = threading.Lock()
-        self._conn = sqlite3.connect(
-            path, check_same_thread=False, isolation_level=None
-        )
+        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         if path != ":memory:":
             # The backend is a test fixture: throughput beats durability.
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=OFF")
         self._conn.executescript(_SCHEMA)
         self._counts = {
-            table: int(
-                self._conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
-            )
+            table: int(self._conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
             for table in ("spans", "tags", "evaluations", "projects")
         }
 
@@ -335,7 +331,8 @@ class Storage:
         rows = [(request_id, now, project_id, project_name, trace_id, t) for t in tags]
         with self._lock:
             self._conn.executemany(
-                "INSERT INTO tags (request_id, received_at, project_id, project_name, trace_id, tag)"
+                "INSERT INTO tags"
+                " (request_id, received_at, project_id, project_name, trace_id, tag)"
                 " VALUES (?,?,?,?,?,?)",
                 rows,
             )

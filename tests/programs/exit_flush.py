@@ -13,7 +13,9 @@ import judgeval_fast.config  # noqa: F401  (applies JUDGEVAL_FAST_EXIT_TIMEOUT)
 from judgeval_fast import _native
 
 url, n = sys.argv[1], int(sys.argv[2])
-exporter = _native.Exporter(url, {}, max_queue_size=max(n, 512), max_queue_bytes=1 << 30, request_timeout=60)
+exporter = _native.Exporter(
+    url, {}, max_queue_size=max(n, 512), max_queue_bytes=1 << 30, request_timeout=60
+)
 for i in range(n):
     _native.Span(f"exit-{i}", exporter=exporter).end()
 if len(sys.argv) > 3:

@@ -40,8 +40,8 @@ for n in range(forks):
     if pid == 0:
         try:
             emit(f"child{n}")
-            done = []
-            worker.submit(lambda: done.append(1))
+            done: list[int] = []
+            worker.submit(lambda d=done: d.append(1))
             ok = exporter.force_flush(10) and worker.flush(10) and done == [1]
             say(f"child {os.getpid()} {ok}")
             os._exit(0 if ok else 3)
