@@ -43,7 +43,7 @@ asan:
 	test -x $(ASAN_PY) || $(PYTHON) -m venv $(ASAN_VENV)
 	$(ASAN_PY) -m pip install -q --upgrade pip setuptools wheel
 	$(ASAN_PY) -m pip install -q ".[test,bench]"
-	JF_STRICT=1 JF_SANITIZE=1 $(ASAN_PY) -m pip install -q --force-reinstall --no-deps --no-build-isolation .
+	JF_STRICT=1 JF_SANITIZE=1 $(ASAN_PY) -m pip install -q --no-cache-dir --force-reinstall --no-deps --no-build-isolation .
 	bash scripts/asan-pytest.sh $(ASAN_VENV) -q
 
 bench: setup

@@ -70,6 +70,10 @@ class BuildExt(build_ext):
         for ext in self.extensions:
             ext.extra_compile_args = cflags + extra_compile
             ext.extra_link_args = libs + extra_link
+        # setuptools skips a build whose outputs are newer than its sources, whatever the
+        # flags were: a sanitizer or debug build would silently reuse release objects.
+        # The extension is small, so it is always rebuilt.
+        self.force = True
         super().build_extensions()
 
 

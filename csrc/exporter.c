@@ -80,7 +80,7 @@ static int gzip_run(jf_gzip *g, int level, const uint8_t *in, size_t n, const ui
     }
     if (n > UINT32_MAX) return -1;
     size_t bound = deflateBound(zs, (uLong)n);
-    if (bound > g->cap) {
+    if (bound > g->cap || (g->cap > (1u << 20) && g->cap > 4 * bound)) {  /* grow, or give back after an outlier */
         uint8_t *p = jf_realloc(g->out, bound);
         if (!p) return -1;
         g->out = p;
@@ -132,6 +132,7 @@ typedef struct {
     uint64_t *jitter;
     int64_t give_up_at;   /* no retry starts after this (monotonic ns) */
     int on_thread;        /* sleeps go through the queue (abortable) */
+    pthread_mutex_t *gate;  /* the sender's work gate: held by send_records, released to wait */
 } sender;
 
 typedef struct {
@@ -145,10 +146,13 @@ static int frame(const jf_exporter_config *cfg, jf_item *head, size_t count, uin
     jf_item *it = head;
     for (size_t i = 0; i < count; i++, it = it->next) spans += jf_otlp_request_span_size(it->len);
     size_t total = jf_otlp_request_size(cfg->resource_len, cfg->scope_len, spans);
-    /* Keep the buffer near the batch size: one oversized batch must not pin its memory. */
-    size_t keep = 2 * cfg->batch_bytes + 4096;
-    if (total > *cap || (*cap > keep && total <= keep)) {
-        size_t ncap = total > keep ? total : keep;
+    /* Grow by doubling from what is needed (memory follows use: a quiet exporter keeps a
+     * small buffer), and give memory back after an outlier: one oversized batch must not
+     * pin its size for the life of the exporter. */
+    size_t ncap = *cap;
+    if (total > *cap) ncap = JF_MAX(total, JF_MIN(2 * *cap, cfg->batch_bytes + 4096));
+    else if (*cap > 2 * cfg->batch_bytes + 4096 && total <= cfg->batch_bytes) ncap = cfg->batch_bytes + 4096;
+    if (ncap != *cap) {
         uint8_t *p = jf_realloc(*buf, ncap);
         if (!p) return -1;
         *buf = p;
@@ -169,17 +173,24 @@ static int64_t backoff_ns(uint64_t *jitter, int attempt, int64_t initial, int64_
     return (int64_t)(jf_unit_random(jitter) * (double)cap);
 }
 
-/* Sleeps until `until`; returns 1 if the exporter aborted meanwhile. */
+/* Sleeps until `until` with the work gate released; returns 1 if the exporter aborted. */
 static int sender_sleep(sender *sd, int64_t until) {
-    if (sd->on_thread) return jf_queue_sleep(&sd->e->q, until);
-    for (;;) {
-        if (atomic_load(&sd->e->abort_now)) return 1;
-        int64_t left = until - jf_now_mono_ns();
-        if (left <= 0) return 0;
-        int64_t step = JF_MIN(left, 50 * JF_NS_PER_MS);
-        struct timespec ts = {(time_t)(step / JF_NS_PER_SEC), (long)(step % JF_NS_PER_SEC)};
-        nanosleep(&ts, NULL);
+    int aborted = 0;
+    pthread_mutex_unlock(sd->gate);
+    if (sd->on_thread) {
+        aborted = jf_queue_sleep(&sd->e->q, until);
+    } else {
+        for (;;) {
+            if ((aborted = atomic_load(&sd->e->abort_now))) break;
+            int64_t left = until - jf_now_mono_ns();
+            if (left <= 0) break;
+            int64_t step = JF_MIN(left, 50 * JF_NS_PER_MS);
+            struct timespec ts = {(time_t)(step / JF_NS_PER_SEC), (long)(step % JF_NS_PER_SEC)};
+            nanosleep(&ts, NULL);
+        }
     }
+    pthread_mutex_lock(sd->gate);
+    return aborted;
 }
 
 static jf_item *nth(jf_item *it, size_t n) {
@@ -302,25 +313,26 @@ static void free_records(jf_item *it) {
     }
 }
 
-/* Exporter thread: sends a list of native records and frees them. */
+/* Exporter thread: sends a list of native records and frees them, inside its work gate. */
 static void send_native(jf_exporter *e, jf_item *head, size_t count) {
     send_result res = {0, 0, 0, 0, 0};
+    pthread_mutex_lock(&e->work_mu);
     if (!e->http_ready) {
         long ct = (long)(e->cfg.connect_timeout_ns / JF_NS_PER_MS);
-        if (jf_http_init(&e->http, e->cfg.url, e->cfg.headers, ct, &e->abort_now) < 0) {
+        if (jf_http_init(&e->http, e->cfg.url, e->cfg.headers, ct, &e->abort_now, &e->work_mu) < 0) {
             set_last_error(e, 0, "%s", e->http.errbuf);
             res.failed = count;
-            count_result(e, &res);
-            free_records(head);
-            return;
+            goto done;
         }
         e->http_ready = 1;
     }
     sender sd = {e, &e->http, &e->gz, &e->buf, &e->buf_cap, &e->jitter,
-                 jf_now_mono_ns() + e->cfg.retry_deadline_ns, 1};
+                 jf_now_mono_ns() + e->cfg.retry_deadline_ns, 1, &e->work_mu};
     send_records(&sd, head, count, &res);
+done:
     count_result(e, &res);
     free_records(head);
+    pthread_mutex_unlock(&e->work_mu);
 }
 
 /* ---- the Python path (the only code on this thread that takes the GIL) ---- */
@@ -468,6 +480,7 @@ static void process_batch(jf_exporter *e, jf_batch *b) {
 }
 
 static void thread_cleanup(jf_exporter *e) {
+    pthread_mutex_lock(&e->work_mu);
     if (e->http_ready) {
         jf_http_fini(&e->http);
         e->http_ready = 0;
@@ -476,7 +489,8 @@ static void thread_cleanup(jf_exporter *e) {
     jf_free(e->buf);
     e->buf = NULL;
     e->buf_cap = 0;
-    jf_gil_retire(&e->tstate);
+    pthread_mutex_unlock(&e->work_mu);
+    jf_gil_retire(&e->tstate);  /* outside the gate: it takes the GIL */
 }
 
 static void *exporter_main(void *arg) {
@@ -538,6 +552,8 @@ static void free_exporter(jf_exporter *e) {
     gzip_fini(&e->sync_gz);
     jf_free(e->sync_buf);
     pthread_mutex_destroy(&e->sync_mu);
+    pthread_mutex_destroy(&e->work_mu);
+    pthread_mutex_destroy(&e->sync_work_mu);
     config_free(&e->cfg);
     jf_free(e);
 }
@@ -561,7 +577,8 @@ static jf_exporter *exporter_new(jf_exporter_config *cfg, const jf_queue_limits 
         jf_free(e);
         return NULL;
     }
-    if (pthread_mutex_init(&e->sync_mu, NULL) != 0) {
+    if (pthread_mutex_init(&e->sync_mu, NULL) != 0 || pthread_mutex_init(&e->work_mu, NULL) != 0 ||
+        pthread_mutex_init(&e->sync_work_mu, NULL) != 0) {
         jf_item *rest;
         jf_queue_fini(&e->q, &rest);
         snprintf(why, cap, "pthread initialisation failed");
@@ -619,8 +636,18 @@ void jf_exporter_submit(jf_exporter *e, SpanObject *s) {
 
 /* ---- fork and exit ------------------------------------------------------- */
 
-void jf_exporter_atfork_prepare(jf_exporter *e) { jf_queue_atfork_prepare(&e->q); }
-void jf_exporter_atfork_parent(jf_exporter *e) { jf_queue_atfork_parent(&e->q); }
+/* Order: both work gates (waits at most one gated slice of each sender), then q.mu. */
+void jf_exporter_atfork_prepare(jf_exporter *e) {
+    pthread_mutex_lock(&e->work_mu);
+    pthread_mutex_lock(&e->sync_work_mu);
+    jf_queue_atfork_prepare(&e->q);
+}
+
+void jf_exporter_atfork_parent(jf_exporter *e) {
+    jf_queue_atfork_parent(&e->q);
+    pthread_mutex_unlock(&e->sync_work_mu);
+    pthread_mutex_unlock(&e->work_mu);
+}
 
 void jf_exporter_atfork_child(jf_exporter *e) {
     jf_batch orphans;
@@ -639,6 +666,10 @@ void jf_exporter_atfork_child(jf_exporter *e) {
     }
     atomic_store(&e->thread_alive, 0);
     atomic_store(&e->abort_now, 0);
+    /* The gates were locked by this (the forking) thread in prepare; sync_mu may have been
+     * held by a thread that does not exist here. All three start fresh. */
+    (void)pthread_mutex_init(&e->work_mu, NULL);
+    (void)pthread_mutex_init(&e->sync_work_mu, NULL);
     (void)pthread_mutex_init(&e->sync_mu, NULL);
     if (e->sync_ready) {
         jf_http_abandon(&e->sync_http);
@@ -860,7 +891,11 @@ static int Exporter_init(PyObject *op, PyObject *args, PyObject *kwds) {
     cfg.headers = l;
     if (headers != Py_None) {
         items = PyMapping_Items(headers);
-        if (!items) goto error;
+        if (!items) {
+            PyErr_Clear();
+            PyErr_SetString(PyExc_TypeError, "headers must be a mapping of str to str");
+            goto error;
+        }
         for (Py_ssize_t i = 0; i < PyList_Size(items); i++) {
             PyObject *kv = PyList_GetItem(items, i);
             if (!PyTuple_Check(kv) || PyTuple_Size(kv) != 2 ||
@@ -1045,16 +1080,20 @@ static PyObject *Exporter_export(PyObject *op, PyObject *args, PyObject *kwds) {
     /* sync_mu is only ever taken with the GIL released, so its holder may allocate
      * (the allocation rule of common.h cannot deadlock on it). */
     pthread_mutex_lock(&e->sync_mu);
+    pthread_mutex_lock(&e->sync_work_mu);
     if (!e->sync_ready) {
         long ct = (long)(e->cfg.connect_timeout_ns / JF_NS_PER_MS);
-        if (jf_http_init(&e->sync_http, e->cfg.url, e->cfg.headers, ct, &e->abort_now) == 0) e->sync_ready = 1;
-        else init_failed = 1;
+        if (jf_http_init(&e->sync_http, e->cfg.url, e->cfg.headers, ct, &e->abort_now, &e->sync_work_mu) == 0)
+            e->sync_ready = 1;
+        else
+            init_failed = 1;
     }
     if (e->sync_ready) {
         sender sd = {e, &e->sync_http, &e->sync_gz, &e->sync_buf, &e->sync_cap, &e->sync_jitter,
-                     jf_now_mono_ns() + (int64_t)(timeout * 1e9), 0};
+                     jf_now_mono_ns() + (int64_t)(timeout * 1e9), 0, &e->sync_work_mu};
         send_records(&sd, head, n, &res);
     }
+    pthread_mutex_unlock(&e->sync_work_mu);
     pthread_mutex_unlock(&e->sync_mu);
     Py_END_ALLOW_THREADS
     free_records(head);
@@ -1189,15 +1228,15 @@ done:
 
 static PyMethodDef Exporter_methods[] = {
     {"export", (PyCFunction)(void (*)(void))Exporter_export, METH_VARARGS | METH_KEYWORDS,
-     "export(spans, timeout=None) -> int\n--\n\nEncode and POST now with the GIL released, retrying within timeout.\n"
+     "export($self, spans, timeout=None)\n--\n\nEncode and POST now with the GIL released, retrying within timeout.\n"
      "Returns 0 (SUCCESS) or 1 (FAILURE)."},
     {"force_flush", (PyCFunction)(void (*)(void))Exporter_force_flush, METH_VARARGS | METH_KEYWORDS,
-     "force_flush(timeout=30.0) -> bool\n--\n\nWait (GIL released) until every span queued before the call is sent or given up."},
+     "force_flush($self, timeout=30.0)\n--\n\nWait (GIL released) until every span queued before the call is sent or given up; False at the deadline."},
     {"shutdown", (PyCFunction)(void (*)(void))Exporter_shutdown, METH_VARARGS | METH_KEYWORDS,
-     "shutdown(timeout=30.0) -> bool\n--\n\nRefuse new spans, flush until timeout, then drop the rest (counted)."},
+     "shutdown($self, timeout=30.0)\n--\n\nRefuse new spans, flush until timeout, then drop the rest (counted)."},
     {"set_python_exporter", Exporter_set_python_exporter, METH_O,
-     "set_python_exporter(exporter)\n--\n\nRoute spans through exporter.export([span]) on the exporter thread (None: native)."},
-    {"stats", Exporter_stats, METH_NOARGS, "stats() -> dict\n--\n\nCounters and sizes (racy snapshot)."},
+     "set_python_exporter($self, exporter, /)\n--\n\nRoute spans through exporter.export([span]) on the exporter thread (None: native)."},
+    {"stats", Exporter_stats, METH_NOARGS, "stats($self, /)\n--\n\nCounters and sizes, as a dict (racy snapshot)."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -1214,7 +1253,11 @@ static PyMemberDef Exporter_members[] = {
 };
 
 static PyType_Slot Exporter_slots[] = {
-    {Py_tp_doc, "Exporter(endpoint, headers=None, *, resource=None, ...)\n--\n\n"
+    {Py_tp_doc, "Exporter(endpoint, headers=None, *, resource=None, scope_name='judgeval', scope_version='', "
+                "max_queue_size=65536, max_queue_bytes=67108864, max_batch_size=512, max_batch_bytes=4194304, "
+                "schedule_delay=1.0, request_timeout=10.0, connect_timeout=5.0, retry_initial=0.5, retry_max=8.0, "
+                "retry_deadline=30.0, gzip_level=1, python_max_attempts=8, python_retry_initial=0.05, "
+                "python_retry_max=2.0)\n--\n\n"
                 "One OTLP/HTTP destination with its bounded queue and native export thread."},
     {Py_tp_new, PyType_GenericNew},
     {Py_tp_init, Exporter_init},

@@ -26,7 +26,15 @@
  *   q.mu (queue.h) guards the queue and last_error/last_status/last_retry_after_ns.
  *   sync_mu serialises Exporter.export() calls from Python threads; it is held across a
  *   network request with the GIL released and is never taken by the exporter thread.
- *   jf_rt.mu guards the next/prev links. Order: jf_rt.mu -> q.mu; sync_mu is a leaf.
+ *   work_mu / sync_work_mu are the "work gates" of the two senders: a sender holds its
+ *   gate while it runs C code that allocates or is inside libcurl/zlib (framing, gzip,
+ *   curl_multi_perform) and releases it at every wait (poll slice, back-off sleep, queue
+ *   wait, taking the GIL). The fork prepare handler takes every gate, so a fork always
+ *   finds the senders parked at a wait, never holding an allocator or libcurl/OpenSSL
+ *   lock that the child would inherit locked (the child's new threads would hang).
+ *   jf_rt.mu guards the next/prev links.
+ *   Lock order: jf_rt.mu -> work_mu -> sync_work_mu -> q.mu; sync_mu -> sync_work_mu.
+ *   No gate is ever held while waiting for the GIL.
  *   Thread-owned (exporter thread only): http, gz, buf, jitter, tstate.
  *   GIL-owned: py_exporter, orphans.
  * GIL: jf_exporter_submit and the glue hold it; the thread holds it only inside
@@ -81,6 +89,8 @@ typedef struct jf_exporter {
     atomic_int abort_now;              /* set at a shutdown/exit deadline: drop in-flight work */
     atomic_int thread_alive;
     int shut_down;                     /* GIL; shutdown() ran */
+    pthread_mutex_t work_mu;           /* the exporter thread's work gate (see above) */
+    pthread_mutex_t sync_work_mu;      /* export()'s work gate */
     /* exporter thread only */
     jf_http http;
     int http_ready;

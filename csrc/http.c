@@ -56,9 +56,10 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *arg) {
 }
 
 int jf_http_init(jf_http *h, const char *url, struct curl_slist *headers, long connect_timeout_ms,
-                 const atomic_int *abort_flag) {
+                 const atomic_int *abort_flag, pthread_mutex_t *gate) {
     memset(h, 0, sizeof *h);
     h->abort_flag = abort_flag;
+    h->gate = gate;
     h->retry_after_ns = -1;
     h->resp = jf_malloc(JF_HTTP_MAX_BODY);
     h->multi = curl_multi_init();
@@ -159,7 +160,9 @@ void jf_http_post(jf_http *h, const void *body, size_t len, int64_t deadline_ns,
             aborted = 1;
             break;
         }
+        if (h->gate) pthread_mutex_unlock(h->gate);
         (void)curl_multi_poll(h->multi, NULL, 0, JF_HTTP_POLL_MS, NULL);
+        if (h->gate) pthread_mutex_lock(h->gate);
     }
     if (!aborted && running == 0) {
         int q;

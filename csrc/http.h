@@ -21,6 +21,7 @@
 #include "common.h"
 
 #include <curl/curl.h>
+#include <pthread.h>
 
 #define JF_HTTP_MAX_BODY (64 * 1024)   /* response bytes kept (partial_success, error detail) */
 #define JF_HTTP_POLL_MS 50
@@ -44,13 +45,16 @@ typedef struct {
     size_t resp_len;
     int64_t retry_after_ns;
     const atomic_int *abort_flag;  /* owned by the caller; nonzero aborts the transfer */
+    pthread_mutex_t *gate;         /* owned by the caller, held by it during jf_http_post; released
+                                    * around each poll wait so a fork never finds us inside libcurl */
     char errbuf[CURL_ERROR_SIZE];
 } jf_http;
 
-/* Prepares h for POSTs to url with the given header list (both must outlive h).
- * Returns 0, or -1 (with errbuf describing why) on allocation failure. */
+/* Prepares h for POSTs to url with the given header list (both must outlive h). `gate`
+ * (may be NULL) is the caller's work gate, see exporter.h. Returns 0, or -1 (with errbuf
+ * describing why) on allocation failure. */
 int jf_http_init(jf_http *h, const char *url, struct curl_slist *headers, long connect_timeout_ms,
-                 const atomic_int *abort_flag);
+                 const atomic_int *abort_flag, pthread_mutex_t *gate);
 /* Releases everything. Can't fail. */
 void jf_http_fini(jf_http *h);
 /* Fork child: forgets the handles WITHOUT closing their sockets, which belong to the

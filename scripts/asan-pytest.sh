@@ -19,4 +19,11 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
 "$venv/bin/python" -c "import judgeval_fast._native as n, sys; assert n.DEBUG_BUILD, n.__file__; print('sanitized build:', n.__file__)"
-exec "$venv/bin/pytest" -p no:cacheprovider --rootdir "$repo" -c "$repo/pyproject.toml" "$repo/tests" "$@"
+# Relative test paths are relative to the repository; with none, the whole suite runs.
+args=()
+paths=0
+for a in "$@"; do
+  if [[ "$a" != -* && -e "$repo/${a%%::*}" ]]; then args+=("$repo/$a"); paths=1; else args+=("$a"); fi
+done
+[ "$paths" = 1 ] || args=("$repo/tests" "${args[@]}")
+exec "$venv/bin/pytest" -p no:cacheprovider --rootdir "$repo" -c "$repo/pyproject.toml" "${args[@]}"

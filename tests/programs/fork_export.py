@@ -30,6 +30,12 @@ def emit(prefix: str) -> None:
 
 emit("parent-before")
 exporter.force_flush(10)
+# The worker's first GIL acquisition allocates its thread state without the GIL. glibc's
+# malloc is fork-safe, but the ASan allocator (gcc 12) is not: a fork at that instant would
+# leave its lock held in the child. The exporter's own allocations are fenced by its work
+# gate (exporter.h); this warm-up keeps the sanitizer run about our code.
+worker.submit(lambda: None)
+worker.flush(10)
 # Keep the thread busy and a worker call pending while we fork.
 emit("parent-inflight")
 worker.submit(lambda: time.sleep(0.05))
@@ -42,8 +48,13 @@ for n in range(forks):
             emit(f"child{n}")
             done: list[int] = []
             worker.submit(lambda d=done: d.append(1))
-            ok = exporter.force_flush(10) and worker.flush(10) and done == [1]
-            say(f"child {os.getpid()} {ok}")
+            flushed = exporter.force_flush(10)
+            worked = worker.flush(10)
+            ok = flushed and worked and done == [1]
+            detail = (
+                "" if ok else f" flushed={flushed} worked={worked} done={done} {exporter.stats()}"
+            )
+            say(f"child {os.getpid()} {ok}{detail}")
             os._exit(0 if ok else 3)
         except BaseException as exc:  # never fall through into the parent's loop
             say(f"child {os.getpid()} error {exc!r}")
