@@ -24,7 +24,6 @@ import pytest
 from judgeval_fast.backend import BackendProcess
 
 
-
 @pytest.fixture(scope="session")
 def discard_backend() -> Iterator[BackendProcess]:
     """One backend process in ``--discard`` mode (reads and counts exports, stores nothing)."""

@@ -392,18 +392,19 @@ static PyObject *rt_info(PyObject *m, PyObject *unused) {
 static PyMethodDef module_methods[] = {
     /* ---- runtime ---- */
     {"configure", (PyCFunction)(void (*)(void))rt_configure, METH_VARARGS | METH_KEYWORDS,
-     "configure(*, max_attribute_bytes=None, max_attributes=None, max_events=None, exit_timeout=None) -> dict"},
-    {"span_counters", rt_span_counters, METH_NOARGS, "span_counters() -> dict\n--\n\nCounters of the span path."},
-    {"runtime_info", rt_info, METH_NOARGS, "runtime_info() -> dict"},
+     "configure(*, max_attribute_bytes=None, max_attributes=None, max_events=None, exit_timeout=None)\n--\n\n"
+     "Set the span-path limits (None keeps a value); return them as a dict."},
+    {"span_counters", rt_span_counters, METH_NOARGS, "span_counters()\n--\n\nCounters of the span path, as a dict."},
+    {"runtime_info", rt_info, METH_NOARGS, "runtime_info()\n--\n\nVersions, live exporters and workers, fork generation."},
     {"flush_all", (PyCFunction)(void (*)(void))rt_flush_all, METH_VARARGS | METH_KEYWORDS,
-     "flush_all(timeout=5.0) -> bool\n--\n\nFlush every exporter and worker until one shared deadline."},
+     "flush_all(timeout=5.0)\n--\n\nFlush every exporter and worker until one shared deadline."},
     /* ---- encoding ---- */
     {"encode_request", jf_py_encode_request, METH_VARARGS,
-     "encode_request(resource, scope_name, scope_version, spans) -> bytes\n--\n\n"
+     "encode_request(resource, scope_name, scope_version, spans, /)\n--\n\n"
      "Frame encoded Span messages into an ExportTraceServiceRequest, as the exporter does."},
     /* ---- lifecycle hooks ---- */
-    {"_after_fork_child", rt_after_fork_child, METH_NOARGS, "os.register_at_fork(after_in_child=...) hook."},
-    {"_atexit", rt_atexit, METH_NOARGS, "atexit hook: one bounded flush, then stop everything."},
+    {"_after_fork_child", rt_after_fork_child, METH_NOARGS, "_after_fork_child()\n--\n\nos.register_at_fork(after_in_child=...) hook."},
+    {"_atexit", rt_atexit, METH_NOARGS, "_atexit()\n--\n\natexit hook: one bounded flush, then stop everything."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -561,12 +561,13 @@ static PyObject *Queue_stats(PyObject *op, PyObject *unused) {
 
 static PyMethodDef Queue_methods[] = {
     {"push", (PyCFunction)(void (*)(void))Queue_push, METH_VARARGS | METH_KEYWORDS,
-     "push(data, owner=0) -> int\n--\n\nQueue a record; return how many oldest records were dropped, or -1 if it can never fit."},
+     "push($self, data, owner=0)\n--\n\nQueue a record; return how many oldest records were dropped, or -1 if it can never fit."},
     {"pop", (PyCFunction)(void (*)(void))Queue_pop, METH_VARARGS | METH_KEYWORDS,
-     "pop(max_items=512, max_bytes=4194304) -> list[bytes]\n--\n\nTake the oldest records (at least one if any)."},
-    {"remove_owner", Queue_remove_owner, METH_O, "remove_owner(owner) -> int\n--\n\nRemove queued records of one owner."},
+     "pop($self, max_items=512, max_bytes=4194304)\n--\n\nTake the oldest records (at least one if any)."},
+    {"remove_owner", Queue_remove_owner, METH_O, "remove_owner($self, owner, /)\n--\n\nRemove queued records of one owner."},
     {"stats", Queue_stats, METH_NOARGS,
-     "stats() -> (count, nbytes, high_water, pushed, dropped_full, dropped_oversize, taken, max_items, max_bytes)"},
+     "stats($self, /)\n--\n\n"
+     "(count, nbytes, high_water, pushed, dropped_full, dropped_oversize, taken, max_items, max_bytes)"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -160,12 +160,26 @@ done:
  * no exception). */
 static PyObject *normalize_str(PyObject *v) {
     Py_ssize_t n;
-    const char *u = PyUnicode_AsUTF8AndSize(v, &n);
     PyObject *clean = NULL;
+    if (!PyUnicode_CheckExact(v)) {
+        /* A str subclass instance may carry attributes (and so references, even to this
+         * span): keep only its text, as an exact str, so that spans hold no reference
+         * that could close a cycle (they are not GC-tracked). */
+        clean = PyUnicode_Substring(v, 0, PyUnicode_GetLength(v));
+        if (!clean) {
+            PyErr_Clear();
+            jf_rt.ctr.attrs_dropped++;
+            return NULL;
+        }
+        v = clean;
+    }
+    const char *u = PyUnicode_AsUTF8AndSize(v, &n);
     if (!u) {
         /* Lone surrogates cannot be UTF-8: replace them rather than lose the value. */
         PyErr_Clear();
         PyObject *b = PyUnicode_AsEncodedString(v, "utf-8", "replace");
+        Py_XDECREF(clean);
+        clean = NULL;
         if (b) {
             clean = PyUnicode_DecodeUTF8(PyBytes_AsString(b), PyBytes_Size(b), "replace");
             Py_DECREF(b);
@@ -196,14 +210,14 @@ static PyObject *normalize_str(PyObject *v) {
 
 static PyObject *normalize_bytes(PyObject *v) {
     Py_ssize_t n = PyBytes_Size(v);
-    if ((size_t)n <= jf_rt.cfg.max_attribute_bytes) return Py_NewRef(v);
-    PyObject *t = PyBytes_FromStringAndSize(PyBytes_AsString(v), (Py_ssize_t)jf_rt.cfg.max_attribute_bytes);
+    if ((size_t)n <= jf_rt.cfg.max_attribute_bytes && PyBytes_CheckExact(v)) return Py_NewRef(v);
+    PyObject *t = PyBytes_FromStringAndSize(PyBytes_AsString(v), JF_MIN(n, (Py_ssize_t)jf_rt.cfg.max_attribute_bytes));
     if (!t) {
         PyErr_Clear();
         jf_rt.ctr.attrs_dropped++;
         return NULL;
     }
-    jf_rt.ctr.attrs_truncated++;
+    if ((size_t)n > jf_rt.cfg.max_attribute_bytes) jf_rt.ctr.attrs_truncated++;
     return t;
 }
 
@@ -245,12 +259,20 @@ static PyObject *normalize_scalar(PyObject *v, int allow_none) {
         return NULL;
     }
     if (PyUnicode_Check(v)) return normalize_str(v);
-    if (PyBool_Check(v) || PyFloat_Check(v)) return Py_NewRef(v);
+    if (PyBool_Check(v) || PyFloat_CheckExact(v)) return Py_NewRef(v);
+    if (PyFloat_Check(v)) {
+        double d = PyFloat_AsDouble(v);  /* a float subclass: keep the value, as an exact float */
+        if (d == -1.0 && PyErr_Occurred()) {
+            PyErr_Clear();
+            return convert_repr(v);
+        }
+        return PyFloat_FromDouble(d);
+    }
     if (PyLong_Check(v)) {
         int overflow;
-        (void)PyLong_AsLongLongAndOverflow(v, &overflow);
+        long long x = PyLong_AsLongLongAndOverflow(v, &overflow);
         if (PyErr_Occurred()) PyErr_Clear();
-        else if (!overflow) return Py_NewRef(v);
+        else if (!overflow) return PyLong_CheckExact(v) ? Py_NewRef(v) : PyLong_FromLongLong(x);
         /* Beyond int64: keep the exact digits as a string. */
         PyObject *s = PyObject_Str(v);
         if (!s) {
@@ -284,7 +306,7 @@ static PyObject *normalize_sequence(PyObject *v) {
         return NULL;
     }
     size_t total = 0, max = jf_rt.cfg.max_attribute_bytes;
-    int same = PyTuple_Check(v);
+    int same = PyTuple_CheckExact(v);  /* a tuple subclass (namedtuple) becomes a plain tuple */
     Py_ssize_t i;
     for (i = 0; i < n; i++) {
         PyObject *e = PyTuple_GetItem(tup, i);
@@ -657,6 +679,8 @@ static PyObject *sanitize_name(PyObject *name) {
     return n ? n : PyUnicode_FromString("");
 }
 
+/* Parses and validates everything into locals first and commits only at the end, so a
+ * failed __init__ leaves the span untouched (and a second __init__ cannot leak). */
 static int Span_init(PyObject *op, PyObject *args, PyObject *kwds) {
     SpanObject *s = (SpanObject *)op;
     jf_state *st = jf_state_of_type(Py_TYPE(op));
@@ -664,6 +688,14 @@ static int Span_init(PyObject *op, PyObject *args, PyObject *kwds) {
                              "exporter", "store", NULL};
     PyObject *name, *parent = Py_None, *kind = Py_None, *attributes = Py_None, *start = Py_None;
     PyObject *trace_id = Py_None, *span_id = Py_None, *exporter = Py_None, *store = Py_None;
+    PyObject *clean_name = NULL, *attrs = NULL;
+    jf_exporter *e = NULL;
+    jf_store *core = NULL;
+    jf_span_key key;
+    uint64_t parent_span_id = 0;
+    uint8_t kind_value, has_parent = 0, parent_remote = 0, flags = 1;
+    uint32_t dropped = 0;
+    int64_t start_ns;
     if (s->name) {
         PyErr_SetString(PyExc_RuntimeError, "Span is already initialised");
         return -1;
@@ -671,67 +703,74 @@ static int Span_init(PyObject *op, PyObject *args, PyObject *kwds) {
     if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|$OOOOOOOO:Span", kwlist, &name, &parent, &kind, &attributes,
                                      &start, &trace_id, &span_id, &exporter, &store))
         return -1;
-    if (parse_kind(kind, &s->kind) < 0 || parse_time(start, &s->start_unix_ns, "start_time") < 0) return -1;
-    if (parent != Py_None) {
-        if (Py_TYPE(parent) == st->SpanType) {
-            SpanObject *p = (SpanObject *)parent;
-            s->key.trace_hi = p->key.trace_hi;
-            s->key.trace_lo = p->key.trace_lo;
-            s->parent_span_id = p->key.span_id;
-            s->trace_flags = p->trace_flags;
-        } else if (Py_TYPE(parent) == st->SpanContextType) {
-            SpanContextObject *p = (SpanContextObject *)parent;
-            s->key.trace_hi = p->key.trace_hi;
-            s->key.trace_lo = p->key.trace_lo;
-            s->parent_span_id = p->key.span_id;
-            s->parent_remote = p->is_remote;
-            s->trace_flags = p->trace_flags;
-        } else {
-            PyErr_SetString(PyExc_TypeError, "parent must be a Span, a SpanContext or None");
-            return -1;
-        }
-        s->has_parent = 1;
+    if (parse_kind(kind, &kind_value) < 0 || parse_time(start, &start_ns, "start_time") < 0) return -1;
+    if (parent == Py_None) {
+        key.trace_hi = jf_rng_next();
+        key.trace_lo = nonzero_random();
+    } else if (Py_TYPE(parent) == st->SpanType) {
+        SpanObject *p = (SpanObject *)parent;
+        key = p->key;
+        parent_span_id = p->key.span_id;
+        flags = p->trace_flags;
+        has_parent = 1;
+    } else if (Py_TYPE(parent) == st->SpanContextType) {
+        SpanContextObject *p = (SpanContextObject *)parent;
+        key = p->key;
+        parent_span_id = p->key.span_id;
+        parent_remote = p->is_remote;
+        flags = p->trace_flags;
+        has_parent = 1;
     } else {
-        s->key.trace_hi = jf_rng_next();
-        s->key.trace_lo = nonzero_random();
-        s->trace_flags = 1;
+        PyErr_SetString(PyExc_TypeError, "parent must be a Span, a SpanContext or None");
+        return -1;
     }
-    if (trace_id != Py_None) {
-        if (uint_from_pylong(trace_id, 128, &s->key.trace_hi, &s->key.trace_lo, "trace_id") < 0) return -1;
-    }
+    if (trace_id != Py_None && uint_from_pylong(trace_id, 128, &key.trace_hi, &key.trace_lo, "trace_id") < 0)
+        return -1;
     if (span_id != Py_None) {
         uint64_t unused;
-        if (uint_from_pylong(span_id, 64, &unused, &s->key.span_id, "span_id") < 0) return -1;
+        if (uint_from_pylong(span_id, 64, &unused, &key.span_id, "span_id") < 0) return -1;
     } else {
-        s->key.span_id = nonzero_random();
+        key.span_id = nonzero_random();
     }
-    if (exporter != Py_None) {
-        jf_exporter *e = jf_exporter_from_object(st, exporter);
-        if (!e) {
-            PyErr_SetString(PyExc_TypeError, "exporter must be an Exporter or None");
-            return -1;
-        }
+    if (exporter != Py_None && !(e = jf_exporter_from_object(st, exporter))) {
+        PyErr_SetString(PyExc_TypeError, "exporter must be an Exporter or None");
+        return -1;
+    }
+    if (store != Py_None && !(core = jf_store_from_object(st, store))) {
+        PyErr_SetString(PyExc_TypeError, "store must be a Store or None");
+        return -1;
+    }
+    if (!(clean_name = sanitize_name(name))) return -1;
+    if (attributes != Py_None && attrs_update(&attrs, attributes, jf_rt.cfg.max_attributes, &dropped) < 0) {
+        Py_DECREF(clean_name);
+        Py_XDECREF(attrs);
+        return -1;
+    }
+    /* Commit: nothing below can fail. */
+    s->key = key;
+    s->parent_span_id = parent_span_id;
+    s->has_parent = has_parent;
+    s->parent_remote = parent_remote;
+    s->trace_flags = flags;
+    s->kind = kind_value;
+    s->attributes = attrs;
+    s->dropped_attributes = dropped;
+    if (e) {
         jf_exporter_incref(e);
         s->exporter = e;
     }
-    if (store != Py_None) {
-        jf_store *core = jf_store_from_object(st, store);
-        if (!core) {
-            PyErr_SetString(PyExc_TypeError, "store must be a Store or None");
-            return -1;
-        }
+    if (core) {
         jf_store_incref(core);
         s->store = core;
     }
-    if (!(s->name = sanitize_name(name))) return -1;
-    if (!s->start_unix_ns) {
+    if (start_ns) {
+        s->start_unix_ns = start_ns;
+    } else {
         s->start_unix_ns = jf_now_unix_ns();
         s->start_mono_ns = jf_now_mono_ns();
         s->mono_start = 1;
     }
-    if (attributes != Py_None &&
-        attrs_update(&s->attributes, attributes, jf_rt.cfg.max_attributes, &s->dropped_attributes) < 0)
-        return -1;
+    s->name = clean_name;
     jf_rt.ctr.spans_started++;
     return 0;
 }
@@ -937,12 +976,19 @@ static int parse_status(PyObject *status, long *code, PyObject **desc_from_statu
     if (PyLong_Check(status)) {
         *code = PyLong_AsLong(status);
     } else if (PyObject_HasAttrString(status, "status_code")) {
+        PyObject *inner_desc = NULL;  /* a Status whose status_code is itself Status-like */
         c = PyObject_GetAttrString(status, "status_code");
         if (!c) return -1;
-        int rc = parse_status(c, code, desc_from_status);
+        int rc = parse_status(c, code, &inner_desc);
         Py_DECREF(c);
         if (rc < 0) return -1;
         PyObject *d = PyObject_GetAttrString(status, "description");
+        if (d && d == Py_None && inner_desc) {
+            Py_DECREF(d);
+            *desc_from_status = inner_desc;  /* the only description there is */
+            return 0;
+        }
+        Py_XDECREF(inner_desc);
         if (!d) PyErr_Clear();
         else if (d == Py_None) Py_DECREF(d);
         else *desc_from_status = d;
@@ -1124,23 +1170,24 @@ static PyObject *Span_get_dropped_events(PyObject *op, void *c) { (void)c; retur
 static PyObject *Span_get_links(PyObject *op, void *c) { (void)op; (void)c; return PyTuple_New(0); }
 
 static PyMethodDef Span_methods[] = {
-    {"get_span_context", Span_get_span_context, METH_NOARGS, "get_span_context() -> SpanContext"},
+    {"get_span_context", Span_get_span_context, METH_NOARGS, "get_span_context($self, /)\n--\n\nThe span's SpanContext (cached)."},
     {"set_attribute", Span_set_attribute, METH_VARARGS,
-     "set_attribute(key, value)\n--\n\nSet one attribute; unsupported values are converted, oversized ones truncated (counted)."},
-    {"set_attributes", Span_set_attributes, METH_O, "set_attributes(attributes)\n--\n\nSet every item of a mapping."},
+     "set_attribute($self, key, value, /)\n--\n\nSet one attribute; unsupported values are converted, oversized ones truncated (counted)."},
+    {"set_attributes", Span_set_attributes, METH_O, "set_attributes($self, attributes, /)\n--\n\nSet every item of a mapping."},
     {"add_event", (PyCFunction)(void (*)(void))Span_add_event, METH_VARARGS | METH_KEYWORDS,
-     "add_event(name, attributes=None, timestamp=None)"},
+     "add_event($self, name, attributes=None, timestamp=None)\n--\n\nAppend an event (bounded by max_events)."},
     {"record_exception", (PyCFunction)(void (*)(void))Span_record_exception, METH_VARARGS | METH_KEYWORDS,
-     "record_exception(exception, attributes=None, timestamp=None, escaped=False)"},
+     "record_exception($self, exception, attributes=None, timestamp=None, escaped=False)\n--\n\n"
+     "Add an 'exception' event with OpenTelemetry's attributes."},
     {"set_status", (PyCFunction)(void (*)(void))Span_set_status, METH_VARARGS | METH_KEYWORDS,
-     "set_status(status, description=None)"},
-    {"update_name", Span_update_name, METH_O, "update_name(name)"},
-    {"is_recording", Span_is_recording, METH_NOARGS, "is_recording() -> bool"},
+     "set_status($self, status, description=None)\n--\n\nSet the status (OK is final; UNSET never overrides)."},
+    {"update_name", Span_update_name, METH_O, "update_name($self, name, /)\n--\n\nRename the span."},
+    {"is_recording", Span_is_recording, METH_NOARGS, "is_recording($self, /)\n--\n\nTrue until end()."},
     {"end", (PyCFunction)(void (*)(void))Span_end, METH_VARARGS | METH_KEYWORDS,
-     "end(end_time=None)\n--\n\nEnd the span, encode it and hand it to its exporter. A second call is ignored."},
+     "end($self, end_time=None)\n--\n\nEnd the span, encode it and hand it to its exporter. A second call is ignored."},
     {"__enter__", Span_enter, METH_NOARGS, NULL},
     {"__exit__", Span_exit, METH_VARARGS, NULL},
-    {"_encode", Span_encode, METH_NOARGS, "_encode() -> bytes\n--\n\nThe span's OTLP Span message (tests)."},
+    {"_encode", Span_encode, METH_NOARGS, "_encode($self, /)\n--\n\nThe span's OTLP Span message (tests)."},
     {NULL, NULL, 0, NULL},
 };
 

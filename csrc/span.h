@@ -1,14 +1,16 @@
 /* span.h - the native Span and SpanContext types, attribute normalisation, span encoding.
  *
  * A Span keeps its ids, clocks and status in C fields and its attributes in a dict of
- * *normalised* values (str cut to max_attribute_bytes, bool, int64, float, bytes, or a
- * tuple of those); anything else is converted when it is set, never when it is encoded.
+ * *normalised* values: exact (never subclass) str cut to max_attribute_bytes, bool, int64,
+ * float, bytes, or a tuple of those; anything else is converted when it is set, never when
+ * it is encoded. Exact built-in scalars reference nothing, so a span cannot be part of a
+ * reference cycle and needs no GC tracking.
  * Because values are normalised on the way in, ending a span is one sizing walk, one
  * allocation (the queue record) and one writing walk, with the GIL held and no Python
  * call that can fail or run user code.
  *
  * Invariants
- *   1. attributes is NULL or a dict whose keys are str and whose values are normalised
+ *   1. attributes is NULL or a dict whose keys are exact str and whose values are normalised
  *      (jf_attr_is_normal); len(attributes) <= cfg.max_attributes.
  *   2. events is NULL or a list of tuples (name: str, time_unix_ns: int, attrs: dict|None,
  *      dropped: int) with len <= cfg.max_events.

@@ -638,17 +638,17 @@ static PyObject *Store_check(PyObject *op, PyObject *unused) {
 #endif
 
 static PyMethodDef Store_methods[] = {
-    {"set", Store_set, METH_VARARGS, "set(span, key, value)\n--\n\nStore value under key for span (LRU touch)."},
-    {"get", Store_get, METH_VARARGS, "get(span, key, default=None)\n--\n\nValue for key, never creating an entry."},
-    {"increment", Store_increment, METH_VARARGS, "increment(span, key) -> int\n--\n\nReturn the stored int (0 if none) and store it plus one."},
-    {"get_all", Store_get_all, METH_O, "get_all(span) -> dict | None\n--\n\nA copy of span's mapping."},
-    {"pop", Store_pop, METH_O, "pop(span) -> dict | None\n--\n\nRemove span's entry and return its mapping."},
-    {"keys", Store_keys, METH_NOARGS, "keys() -> list[tuple[int, int]]\n--\n\n(trace_id, span_id) pairs, most recently used first."},
-    {"clear", Store_clear, METH_NOARGS, "clear()\n--\n\nRemove every entry."},
+    {"set", Store_set, METH_VARARGS, "set($self, span, key, value, /)\n--\n\nStore value under key for span (LRU touch)."},
+    {"get", Store_get, METH_VARARGS, "get($self, span, key, default=None, /)\n--\n\nValue for key, never creating an entry."},
+    {"increment", Store_increment, METH_VARARGS, "increment($self, span, key, /)\n--\n\nReturn the stored int (0 if none) and store it plus one."},
+    {"get_all", Store_get_all, METH_O, "get_all($self, span, /)\n--\n\nA copy of span's mapping."},
+    {"pop", Store_pop, METH_O, "pop($self, span, /)\n--\n\nRemove span's entry and return its mapping."},
+    {"keys", Store_keys, METH_NOARGS, "keys($self, /)\n--\n\n(trace_id, span_id) pairs, most recently used first."},
+    {"clear", Store_clear, METH_NOARGS, "clear($self, /)\n--\n\nRemove every entry."},
     {"stats", Store_stats, METH_NOARGS,
-     "stats() -> (len, capacity, ttl, lru_evictions, ttl_evictions, inserted, removed)"},
+     "stats($self, /)\n--\n\n(len, capacity, ttl, lru_evictions, ttl_evictions, inserted, removed)"},
 #ifndef NDEBUG
-    {"_check", Store_check, METH_NOARGS, "Assert the structural invariants (debug builds)."},
+    {"_check", Store_check, METH_NOARGS, "_check($self, /)\n--\n\nAssert the structural invariants (debug builds)."},
 #endif
     {NULL, NULL, 0, NULL},
 };

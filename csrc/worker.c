@@ -507,14 +507,14 @@ static PyObject *Worker_get_is_shutdown(PyObject *op, void *c) {
 
 static PyMethodDef Worker_methods[] = {
     {"submit", (PyCFunction)(void (*)(void))Worker_submit, METH_VARARGS | METH_KEYWORDS,
-     "submit(fn, owner=0) -> int\n--\n\nQueue a zero-argument callable; return how many oldest calls were dropped "
+     "submit($self, fn, owner=0)\n--\n\nQueue a zero-argument callable; return how many oldest calls were dropped "
      "for room, or -1 after shutdown."},
-    {"cancel", Worker_cancel, METH_O, "cancel(owner) -> int\n--\n\nDrop the pending calls of one owner."},
+    {"cancel", Worker_cancel, METH_O, "cancel($self, owner, /)\n--\n\nDrop the pending calls of one owner."},
     {"flush", (PyCFunction)(void (*)(void))Worker_flush, METH_VARARGS | METH_KEYWORDS,
-     "flush(timeout=5.0) -> bool\n--\n\nWait (GIL released) for every call queued before this one."},
+     "flush($self, timeout=5.0)\n--\n\nWait (GIL released) for every call queued before this one; False at the deadline."},
     {"shutdown", (PyCFunction)(void (*)(void))Worker_shutdown, METH_VARARGS | METH_KEYWORDS,
-     "shutdown(timeout=5.0) -> bool\n--\n\nRefuse new calls, flush until timeout, then drop the rest (counted)."},
-    {"stats", Worker_stats, METH_NOARGS, "stats() -> dict\n--\n\nCounters (racy snapshot)."},
+     "shutdown($self, timeout=5.0)\n--\n\nRefuse new calls, flush until timeout, then drop the rest (counted)."},
+    {"stats", Worker_stats, METH_NOARGS, "stats($self, /)\n--\n\nCounters, as a dict (racy snapshot)."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from judgeval_fast._native import Event, Span, SpanContext, SpanQueue, Status, Store
     from judgeval_fast.config import RuntimeConfig, configure
     from judgeval_fast.exporter import Exporter, ExporterConfig, ExportResult, get_exporter
-    from judgeval_fast.health import health
+    from judgeval_fast.metrics import health
     from judgeval_fast.span import SpanKind, StatusCode
     from judgeval_fast.worker import ApiWorker, RetryPolicy, get_worker
 
@@ -54,7 +54,7 @@ _WHERE = {
     "ExporterConfig": "judgeval_fast.exporter",
     "ExportResult": "judgeval_fast.exporter",
     "get_exporter": "judgeval_fast.exporter",
-    "health": "judgeval_fast.health",
+    "health": "judgeval_fast.metrics",
     "SpanKind": "judgeval_fast.span",
     "StatusCode": "judgeval_fast.span",
     "ApiWorker": "judgeval_fast.worker",

@@ -31,7 +31,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if command == "health":
         import orjson
 
-        from judgeval_fast.health import health
+        from judgeval_fast.metrics import health
 
         sys.stdout.write(orjson.dumps(health(), option=orjson.OPT_INDENT_2).decode() + "\n")
         return 0
