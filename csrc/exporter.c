@@ -668,6 +668,8 @@ void jf_exporter_atfork_child(jf_exporter *e) {
     atomic_store(&e->abort_now, 0);
     /* The gates were locked by this (the forking) thread in prepare; sync_mu may have been
      * held by a thread that does not exist here. All three start fresh. */
+    pthread_mutex_unlock(&e->sync_work_mu);
+    pthread_mutex_unlock(&e->work_mu);
     (void)pthread_mutex_init(&e->work_mu, NULL);
     (void)pthread_mutex_init(&e->sync_work_mu, NULL);
     (void)pthread_mutex_init(&e->sync_mu, NULL);
@@ -1054,6 +1056,7 @@ static PyObject *Exporter_export(PyObject *op, PyObject *args, PyObject *kwds) {
     if (check_e(self) < 0) return NULL;
     jf_exporter *e = self->e;
     if (parse_timeout(to, (double)e->cfg.request_timeout_ns / 1e9, &timeout) < 0) return NULL;
+    if (e->shut_down) return PyLong_FromLong(1);  /* SpanExporter contract: FAILURE after shutdown */
     if (!(seq = PySequence_Tuple(spans))) return NULL;
     jf_item *head = NULL, **tail = &head;
     size_t n = 0;

@@ -383,24 +383,25 @@ void jf_queue_atfork_child(jf_queue *q, jf_batch *orphans) {
     (void)init_sync(q);  /* can only fail on resource exhaustion; the old objects stay usable in practice */
 }
 
-#ifndef NDEBUG
-void jf_queue_check(jf_queue *q) {
+const char *jf_queue_check(jf_queue *q) {
+    const char *why = NULL;
     pthread_mutex_lock(&q->mu);
     size_t n = 0, bytes = 0;
     uint64_t last = 0;
     jf_item *tail = NULL;
-    for (jf_item *it = q->head; it; it = it->next) {
+    for (jf_item *it = q->head; it && !why; it = it->next) {
         n++;
         bytes += it->cost;
-        assert(it->seq > last && it->seq < q->next_seq);
+        if (it->seq <= last || it->seq >= q->next_seq) why = "sequence numbers do not increase from head to tail";
         last = it->seq;
         tail = it;
     }
-    assert(n == q->count && bytes == q->bytes && tail == q->tail);
-    assert(q->count <= q->lim.max_items && q->bytes <= q->lim.max_bytes);
+    if (!why && (n != q->count || bytes != q->bytes || tail != q->tail))
+        why = "count, bytes or tail differ from the list";
+    if (!why && (q->count > q->lim.max_items || q->bytes > q->lim.max_bytes)) why = "over its limits";
     pthread_mutex_unlock(&q->mu);
+    return why;
 }
-#endif
 
 /* ======================================================================== */
 /* Python glue: SpanQueue                                                    */
@@ -559,12 +560,26 @@ static PyObject *Queue_stats(PyObject *op, PyObject *unused) {
                          (Py_ssize_t)st.max_items, (Py_ssize_t)st.max_bytes);
 }
 
+static PyObject *Queue_check(PyObject *op, PyObject *unused) {
+    (void)unused;
+    QueueObject *self = (QueueObject *)op;
+    if (check_ready(self) < 0) return NULL;
+    const char *why = jf_queue_check(&self->q);
+    if (why) {
+        PyErr_Format(PyExc_AssertionError, "queue invariant broken: %s", why);
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef Queue_methods[] = {
     {"push", (PyCFunction)(void (*)(void))Queue_push, METH_VARARGS | METH_KEYWORDS,
      "push($self, data, owner=0)\n--\n\nQueue a record; return how many oldest records were dropped, or -1 if it can never fit."},
     {"pop", (PyCFunction)(void (*)(void))Queue_pop, METH_VARARGS | METH_KEYWORDS,
      "pop($self, max_items=512, max_bytes=4194304)\n--\n\nTake the oldest records (at least one if any)."},
     {"remove_owner", Queue_remove_owner, METH_O, "remove_owner($self, owner, /)\n--\n\nRemove queued records of one owner."},
+    {"_check", Queue_check, METH_NOARGS,
+     "_check($self, /)\n--\n\nRaise AssertionError if a structural invariant is broken (O(len); for tests)."},
     {"stats", Queue_stats, METH_NOARGS,
      "stats($self, /)\n--\n\n"
      "(count, nbytes, high_water, pushed, dropped_full, dropped_oversize, taken, max_items, max_bytes)"},

@@ -10,7 +10,7 @@
  * still queued or held by the consumer; flushers wait for that, so a flush is not
  * starved by producers that keep pushing.
  *
- * Invariants (checked by jf_queue_check() in debug builds)
+ * Invariants (jf_queue_check() verifies them; SpanQueue._check() raises when one is broken)
  *   1. count == length of the list head..tail; bytes == sum of item->cost over it.
  *   2. count <= max_items and bytes <= max_bytes after every push.
  *   3. seq strictly increases from head to tail; every seq < next_seq.
@@ -162,9 +162,8 @@ void jf_queue_atfork_child(jf_queue *q, jf_batch *orphans);
 /* Appends b2 to b (both detached lists). Can't fail. */
 void jf_batch_append(jf_batch *b, jf_batch *b2);
 
-#ifndef NDEBUG
-void jf_queue_check(jf_queue *q); /* asserts the invariants; takes mu */
-#endif
+/* Verifies the invariants in O(count), under mu. Returns NULL or the first broken one. */
+const char *jf_queue_check(jf_queue *q);
 
 /* Python glue: registers the SpanQueue type (a queue without a consumer, for tests and
  * benchmarks of the core). Returns 0 or -1 with an exception set. */

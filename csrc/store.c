@@ -259,23 +259,27 @@ jf_store_entry *jf_store_decref(jf_store *s) {
     return list;
 }
 
-#ifndef NDEBUG
-void jf_store_check(jf_store *s) {
+const char *jf_store_check(const jf_store *s) {
     size_t n = 0, m = 0, h = 0;
     int64_t last = INT64_MIN;
-    for (jf_store_entry *e = s->lru_head; e; e = e->lru_next) n++;
-    for (jf_store_entry *e = s->age_head; e; e = e->age_next) {
-        assert(e->created_ns >= last);
+    for (const jf_store_entry *e = s->lru_head; e; e = e->lru_next) {
+        if (e->lru_next ? e->lru_next->lru_prev != e : s->lru_tail != e) return "LRU list links are inconsistent";
+        n++;
+    }
+    for (const jf_store_entry *e = s->age_head; e; e = e->age_next) {
+        if (e->created_ns < last) return "age list is not ordered by insertion time";
+        if (e->age_next ? e->age_next->age_prev != e : s->age_tail != e) return "age list links are inconsistent";
         last = e->created_ns;
         m++;
     }
     for (size_t i = 0; i < s->nbuckets; i++)
-        for (jf_store_entry *e = s->buckets[i]; e; e = e->hnext) h++;
-    assert(n == s->len && m == s->len && h == s->len);
-    assert(s->len <= s->capacity);
-    assert(s->nbuckets == 0 || (s->nbuckets >= JF_STORE_MIN_BUCKETS && (s->nbuckets & (s->nbuckets - 1)) == 0));
+        for (const jf_store_entry *e = s->buckets[i]; e; e = e->hnext) h++;
+    if (n != s->len || m != s->len || h != s->len) return "len differs from the LRU list, age list or hash map";
+    if (s->len > s->capacity) return "len exceeds capacity";
+    if (s->nbuckets != 0 && (s->nbuckets < JF_STORE_MIN_BUCKETS || (s->nbuckets & (s->nbuckets - 1)) != 0))
+        return "bucket count is not a power of two >= JF_STORE_MIN_BUCKETS";
+    return NULL;
 }
-#endif
 
 /* ======================================================================== */
 /* Python glue: Store                                                        */
@@ -627,15 +631,17 @@ static int Store_set_ttl(PyObject *op, PyObject *value, void *closure) {
     return set_limits(self, (Py_ssize_t)self->core->capacity, t);
 }
 
-#ifndef NDEBUG
 static PyObject *Store_check(PyObject *op, PyObject *unused) {
     (void)unused;
     StoreObject *self = (StoreObject *)op;
     if (check_core(self) < 0) return NULL;
-    jf_store_check(self->core);
+    const char *why = jf_store_check(self->core);
+    if (why) {
+        PyErr_Format(PyExc_AssertionError, "store invariant broken: %s", why);
+        return NULL;
+    }
     Py_RETURN_NONE;
 }
-#endif
 
 static PyMethodDef Store_methods[] = {
     {"set", Store_set, METH_VARARGS, "set($self, span, key, value, /)\n--\n\nStore value under key for span (LRU touch)."},
@@ -647,9 +653,8 @@ static PyMethodDef Store_methods[] = {
     {"clear", Store_clear, METH_NOARGS, "clear($self, /)\n--\n\nRemove every entry."},
     {"stats", Store_stats, METH_NOARGS,
      "stats($self, /)\n--\n\n(len, capacity, ttl, lru_evictions, ttl_evictions, inserted, removed)"},
-#ifndef NDEBUG
-    {"_check", Store_check, METH_NOARGS, "_check($self, /)\n--\n\nAssert the structural invariants (debug builds)."},
-#endif
+    {"_check", Store_check, METH_NOARGS,
+     "_check($self, /)\n--\n\nRaise AssertionError if a structural invariant is broken (O(len); for tests)."},
     {NULL, NULL, 0, NULL},
 };
 

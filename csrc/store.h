@@ -11,7 +11,7 @@
  * TTL counts from insertion, not from last use: a span stuck open for an hour loses
  * its metadata even if something keeps reading it.
  *
- * Invariants (jf_store_check() in debug builds)
+ * Invariants (jf_store_check() verifies them; Store._check() raises when one is broken)
  *   1. len == entries on the LRU list == entries on the age list == entries in the map.
  *   2. len <= capacity after every insert.
  *   3. age list is ordered by created_ns (non-decreasing from head).
@@ -88,9 +88,8 @@ static inline void jf_store_entry_free(jf_store_entry *e) { jf_free(e); }
 /* Applies new bounds; entries over the new capacity are evicted (returned via hnext). */
 jf_store_entry *jf_store_set_limits(jf_store *s, size_t capacity, int64_t ttl_ns);
 
-#ifndef NDEBUG
-void jf_store_check(jf_store *s);
-#endif
+/* Verifies the invariants in O(len). Returns NULL, or a description of the first broken one. */
+const char *jf_store_check(const jf_store *s);
 
 /* Python glue. Removes key's entry and releases its value (used by Span.end). GIL. */
 void jf_store_remove_key(jf_store *s, const jf_span_key *key);

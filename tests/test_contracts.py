@@ -161,8 +161,6 @@ def test_stub_class_members_match_runtime(cname: str) -> None:
     own = vars(tp)
     problems = []
     for name in sorted(cls.names):
-        if name == "_check" and not native.DEBUG_BUILD:
-            continue  # compiled only into debug builds (csrc/store.c, #ifndef NDEBUG)
         if name == "__init__":
             if "__init__" not in own and "__new__" not in own:
                 problems.append("__init__: neither __init__ nor __new__ is defined")

@@ -531,6 +531,8 @@ def test_export_is_synchronous_and_returns_a_result(
     assert sorted(s["name"] for s in backend.client.spans()) == ["sync0", "sync1", "sync2"]
     assert exporter.export([object()]) == ExportResult.FAILURE  # type: ignore[list-item]
     assert exporter.export([]) == ExportResult.SUCCESS
+    exporter.shutdown(1)
+    assert exporter.export(spans) == ExportResult.FAILURE  # the SpanExporter contract
 
 
 def test_export_to_a_black_hole_returns_by_its_timeout(

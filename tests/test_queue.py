@@ -459,6 +459,7 @@ class QueueTwins(RuleBasedStateMachine):
         assert stats == self.p.stats()
         assert stats[COUNT] <= stats[MAX_ITEMS]
         assert stats[NBYTES] <= stats[MAX_BYTES]
+        self.n._check()  # the C core's own structural invariants (csrc/queue.h)
 
 
 QueueTwins.TestCase.settings = settings(

@@ -53,6 +53,7 @@ def introspection() -> None:
     Q.stats()
     len(Q)
     Q.nbytes  # noqa: B018
+    Q._check()
 
 
 def errors() -> None:
