@@ -104,4 +104,12 @@ static inline double jf_unit_random(uint64_t *s) {
     return (double)(jf_splitmix64(s) >> 11) * (1.0 / 9007199254740992.0);
 }
 
+/* Full-jitter exponential back-off: uniform in [0, min(max, initial * 2^attempt)]. */
+static inline int64_t jf_backoff_ns(uint64_t *jitter, int attempt, int64_t initial, int64_t max) {
+    int64_t cap = initial;
+    for (int i = 0; i < attempt && cap < max; i++) cap *= 2;
+    if (cap > max) cap = max;
+    return (int64_t)(jf_unit_random(jitter) * (double)cap);
+}
+
 #endif /* JF_COMMON_H */

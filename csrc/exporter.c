@@ -165,14 +165,6 @@ static int frame(const jf_exporter_config *cfg, jf_item *head, size_t count, uin
     return 0;
 }
 
-/* Full-jitter exponential back-off: uniform in [0, min(max, initial * 2^attempt)]. */
-static int64_t backoff_ns(uint64_t *jitter, int attempt, int64_t initial, int64_t max) {
-    int64_t cap = initial;
-    for (int i = 0; i < attempt && cap < max; i++) cap *= 2;
-    if (cap > max) cap = max;
-    return (int64_t)(jf_unit_random(jitter) * (double)cap);
-}
-
 /* Sleeps until `until` with the work gate released; returns 1 if the exporter aborted. */
 static int sender_sleep(sender *sd, int64_t until) {
     int aborted = 0;
@@ -276,7 +268,7 @@ static void send_records(sender *sd, jf_item *head, size_t count, send_result *r
         }
         int64_t delay = r.retry_after_ns >= 0
                             ? r.retry_after_ns
-                            : backoff_ns(sd->jitter, attempt, e->cfg.retry_initial_ns, e->cfg.retry_max_ns);
+                            : jf_backoff_ns(sd->jitter, attempt, e->cfg.retry_initial_ns, e->cfg.retry_max_ns);
         now = jf_now_mono_ns();
         if (r.retry_after_ns >= 0) {
             pthread_mutex_lock(&e->q.mu);
@@ -432,7 +424,7 @@ static void run_python_batch(jf_exporter *e, jf_item *head, size_t count) {
                 break;
             }
             JF_INC(e->retries);
-            int64_t delay = backoff_ns(&e->jitter, attempt - 1, e->cfg.python_retry_initial_ns,
+            int64_t delay = jf_backoff_ns(&e->jitter, attempt - 1, e->cfg.python_retry_initial_ns,
                                        e->cfg.python_retry_max_ns);
             jf_gil_drop();
             int aborted = jf_queue_sleep(&e->q, jf_now_mono_ns() + delay);
@@ -820,15 +812,6 @@ static int build_resource_scope(PyObject *resource, PyObject *scope_name, PyObje
     return 0;
 }
 
-static int positive_seconds(double v, const char *name, int64_t *out, int allow_zero) {
-    if (!(v >= 0.0) || v > 1e7 || (!allow_zero && v == 0.0)) {
-        PyErr_Format(PyExc_ValueError, "%s must be %s seconds", name, allow_zero ? ">= 0" : "> 0");
-        return -1;
-    }
-    *out = (int64_t)(v * 1e9);
-    return 0;
-}
-
 static int Exporter_init(PyObject *op, PyObject *args, PyObject *kwds) {
     ExporterObject *self = (ExporterObject *)op;
     static char *kwlist[] = {"endpoint", "headers", "resource", "scope_name", "scope_version", "max_queue_size",
@@ -870,14 +853,14 @@ static int Exporter_init(PyObject *op, PyObject *args, PyObject *kwds) {
 #endif
     if (py_attempts < 1) { PyErr_SetString(PyExc_ValueError, "python_max_attempts must be >= 1"); return -1; }
     int64_t delay_ns;
-    if (positive_seconds(delay, "schedule_delay", &delay_ns, 1) < 0 ||
-        positive_seconds(req_timeout, "request_timeout", &cfg.request_timeout_ns, 0) < 0 ||
-        positive_seconds(conn_timeout, "connect_timeout", &cfg.connect_timeout_ns, 0) < 0 ||
-        positive_seconds(r_init, "retry_initial", &cfg.retry_initial_ns, 0) < 0 ||
-        positive_seconds(r_max, "retry_max", &cfg.retry_max_ns, 0) < 0 ||
-        positive_seconds(r_deadline, "retry_deadline", &cfg.retry_deadline_ns, 1) < 0 ||
-        positive_seconds(py_init, "python_retry_initial", &cfg.python_retry_initial_ns, 0) < 0 ||
-        positive_seconds(py_max, "python_retry_max", &cfg.python_retry_max_ns, 0) < 0)
+    if (jf_seconds_arg(delay, "schedule_delay", &delay_ns, 1) < 0 ||
+        jf_seconds_arg(req_timeout, "request_timeout", &cfg.request_timeout_ns, 0) < 0 ||
+        jf_seconds_arg(conn_timeout, "connect_timeout", &cfg.connect_timeout_ns, 0) < 0 ||
+        jf_seconds_arg(r_init, "retry_initial", &cfg.retry_initial_ns, 0) < 0 ||
+        jf_seconds_arg(r_max, "retry_max", &cfg.retry_max_ns, 0) < 0 ||
+        jf_seconds_arg(r_deadline, "retry_deadline", &cfg.retry_deadline_ns, 1) < 0 ||
+        jf_seconds_arg(py_init, "python_retry_initial", &cfg.python_retry_initial_ns, 0) < 0 ||
+        jf_seconds_arg(py_max, "python_retry_max", &cfg.python_retry_max_ns, 0) < 0)
         return -1;
     if (cfg.connect_timeout_ns < JF_NS_PER_MS) cfg.connect_timeout_ns = JF_NS_PER_MS;
 
@@ -971,37 +954,10 @@ static void Exporter_dealloc(PyObject *op) {
     Py_DECREF(tp);
 }
 
-/* Parses an optional timeout in seconds (None = default). */
-static int parse_timeout(PyObject *o, double dflt, double *out) {
-    if (!o || o == Py_None) { *out = dflt; return 0; }
-    double t = PyFloat_AsDouble(o);
-    if (t == -1.0 && PyErr_Occurred()) return -1;
-    if (t != t) { PyErr_SetString(PyExc_ValueError, "timeout must be a number of seconds"); return -1; }
-    *out = t < 0 ? 0 : t;
-    return 0;
-}
+static void restart_thread(void *arg) { start_thread((jf_exporter *)arg); }
 
-/* Waits (GIL released, waking every 100 ms for signals) until done up to target or the
- * deadline. Returns 1 done, 0 not done, -1 with an exception (a signal handler raised). */
 static int wait_flushed(jf_exporter *e, uint64_t target, int64_t deadline) {
-    for (;;) {
-        int64_t now = jf_now_mono_ns();
-        int64_t slice = JF_MIN(deadline, now + 100 * JF_NS_PER_MS);
-        int done;
-        Py_BEGIN_ALLOW_THREADS
-        done = jf_queue_flush_wait(&e->q, target, slice);
-        Py_END_ALLOW_THREADS
-        if (done) return 1;
-        now = jf_now_mono_ns();
-        if (now >= deadline) return 0;
-        if (PyErr_CheckSignals() < 0) return -1;
-        if (now < slice - JF_NS_PER_MS && !atomic_load(&e->thread_alive)) {
-            /* flush_wait returned early: nobody drains the queue (thread could not start). */
-            if (!jf_queue_claim_consumer(&e->q)) return jf_queue_is_done(&e->q, target);
-            start_thread(e);
-            if (!atomic_load(&e->thread_alive)) return 0;
-        }
-    }
+    return jf_queue_wait_flushed(&e->q, target, deadline, &e->thread_alive, restart_thread, e);
 }
 
 static PyObject *Exporter_force_flush(PyObject *op, PyObject *args, PyObject *kwds) {
@@ -1010,7 +966,7 @@ static PyObject *Exporter_force_flush(PyObject *op, PyObject *args, PyObject *kw
     PyObject *to = Py_None;
     double timeout;
     if (!PyArg_ParseTupleAndKeywords(args, kwds, "|O:force_flush", kwlist, &to)) return NULL;
-    if (check_e(self) < 0 || parse_timeout(to, 30.0, &timeout) < 0) return NULL;
+    if (check_e(self) < 0 || jf_parse_timeout(to, 30.0, &timeout) < 0) return NULL;
     int64_t deadline = jf_deadline_after(timeout);
     uint64_t target = jf_exporter_flush_begin(self->e);
     int done = wait_flushed(self->e, target, deadline);
@@ -1024,7 +980,7 @@ static PyObject *Exporter_shutdown(PyObject *op, PyObject *args, PyObject *kwds)
     PyObject *to = Py_None;
     double timeout;
     if (!PyArg_ParseTupleAndKeywords(args, kwds, "|O:shutdown", kwlist, &to)) return NULL;
-    if (check_e(self) < 0 || parse_timeout(to, 30.0, &timeout) < 0) return NULL;
+    if (check_e(self) < 0 || jf_parse_timeout(to, 30.0, &timeout) < 0) return NULL;
     jf_exporter *e = self->e;
     if (e->shut_down) Py_RETURN_TRUE;
     e->shut_down = 1;
@@ -1055,7 +1011,7 @@ static PyObject *Exporter_export(PyObject *op, PyObject *args, PyObject *kwds) {
     if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|O:export", kwlist, &spans, &to)) return NULL;
     if (check_e(self) < 0) return NULL;
     jf_exporter *e = self->e;
-    if (parse_timeout(to, (double)e->cfg.request_timeout_ns / 1e9, &timeout) < 0) return NULL;
+    if (jf_parse_timeout(to, (double)e->cfg.request_timeout_ns / 1e9, &timeout) < 0) return NULL;
     if (e->shut_down) return PyLong_FromLong(1);  /* SpanExporter contract: FAILURE after shutdown */
     if (!(seq = PySequence_Tuple(spans))) return NULL;
     jf_item *head = NULL, **tail = &head;
@@ -1114,13 +1070,6 @@ static PyObject *Exporter_set_python_exporter(PyObject *op, PyObject *obj) {
     Py_RETURN_NONE;
 }
 
-static int put_u64(PyObject *d, const char *k, uint64_t v) {
-    PyObject *o = PyLong_FromUnsignedLongLong(v);
-    int rc = o ? PyDict_SetItemString(d, k, o) : -1;
-    Py_XDECREF(o);
-    return rc;
-}
-
 static PyObject *Exporter_stats(PyObject *op, PyObject *unused) {
     (void)unused;
     ExporterObject *self = (ExporterObject *)op;
@@ -1154,7 +1103,7 @@ static PyObject *Exporter_stats(PyObject *op, PyObject *unused) {
         {"thread_alive", (uint64_t)atomic_load(&e->thread_alive)}, {"last_status", (uint64_t)status},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
-        if (put_u64(d, rows[i].k, rows[i].v) < 0) goto error;
+        if (jf_dict_put_u64(d, rows[i].k, rows[i].v) < 0) goto error;
     PyObject *v = err[0] ? PyUnicode_DecodeUTF8(err, (Py_ssize_t)strlen(err), "replace") : Py_NewRef(Py_None);
     if (!v || PyDict_SetItemString(d, "last_error", v) < 0) { Py_XDECREF(v); goto error; }
     Py_DECREF(v);

@@ -189,6 +189,41 @@ static void atfork_child(void) {
 }
 
 /* ======================================================================== */
+/* Python glue: helpers shared by the types                                  */
+/* ======================================================================== */
+
+int jf_parse_timeout(PyObject *o, double dflt, double *out) {
+    if (!o || o == Py_None) {
+        *out = dflt;
+        return 0;
+    }
+    double t = PyFloat_AsDouble(o);
+    if (t == -1.0 && PyErr_Occurred()) return -1;
+    if (t != t) {
+        PyErr_SetString(PyExc_ValueError, "timeout must be a number of seconds");
+        return -1;
+    }
+    *out = t < 0 ? 0 : t;
+    return 0;
+}
+
+int jf_seconds_arg(double v, const char *name, int64_t *out, int allow_zero) {
+    if (!(v >= 0.0) || v > 1e7 || (!allow_zero && v == 0.0)) {
+        PyErr_Format(PyExc_ValueError, "%s must be %s seconds", name, allow_zero ? ">= 0" : "> 0");
+        return -1;
+    }
+    *out = (int64_t)(v * 1e9);
+    return 0;
+}
+
+int jf_dict_put_u64(PyObject *d, const char *k, uint64_t v) {
+    PyObject *o = PyLong_FromUnsignedLongLong(v);
+    int rc = o ? PyDict_SetItemString(d, k, o) : -1;
+    Py_XDECREF(o);
+    return rc;
+}
+
+/* ======================================================================== */
 /* Python glue: module functions                                             */
 /* ======================================================================== */
 

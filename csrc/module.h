@@ -99,4 +99,13 @@ void jf_gil_drop(void);
  * interpreter is exiting (finalisation reclaims it then). */
 void jf_gil_retire(PyThreadState **ts);
 
+/* ---- Python glue helpers shared by the types (GIL held; -1 means an exception is set) ---- */
+
+/* Optional timeout argument in seconds: None gives dflt, negative gives 0. */
+int jf_parse_timeout(PyObject *o, double dflt, double *out);
+/* A duration argument in seconds as ns, > 0 (or >= 0 with allow_zero); ValueError names it. */
+int jf_seconds_arg(double v, const char *name, int64_t *out, int allow_zero);
+/* d[k] = int(v). */
+int jf_dict_put_u64(PyObject *d, const char *k, uint64_t v);
+
 #endif /* JF_MODULE_H */

@@ -404,8 +404,30 @@ const char *jf_queue_check(jf_queue *q) {
 }
 
 /* ======================================================================== */
-/* Python glue: SpanQueue                                                    */
+/* Python glue: waiting for a flush; SpanQueue                               */
 /* ======================================================================== */
+
+int jf_queue_wait_flushed(jf_queue *q, uint64_t target, int64_t deadline, const atomic_int *consumer_alive,
+                          void (*restart)(void *), void *arg) {
+    for (;;) {
+        int64_t now = jf_now_mono_ns();
+        int64_t slice = JF_MIN(deadline, now + 100 * JF_NS_PER_MS);
+        int done;
+        Py_BEGIN_ALLOW_THREADS
+        done = jf_queue_flush_wait(q, target, slice);
+        Py_END_ALLOW_THREADS
+        if (done) return 1;
+        now = jf_now_mono_ns();
+        if (now >= deadline) return 0;
+        if (PyErr_CheckSignals() < 0) return -1;
+        if (now < slice - JF_NS_PER_MS && !atomic_load(consumer_alive)) {
+            /* flush_wait returned early: nobody drains the queue (the thread could not start). */
+            if (!jf_queue_claim_consumer(q)) return jf_queue_is_done(q, target);
+            restart(arg);
+            if (!atomic_load(consumer_alive)) return 0;
+        }
+    }
+}
 
 typedef struct {
     PyObject_HEAD

@@ -165,6 +165,14 @@ void jf_batch_append(jf_batch *b, jf_batch *b2);
 /* Verifies the invariants in O(count), under mu. Returns NULL or the first broken one. */
 const char *jf_queue_check(jf_queue *q);
 
+/* Python glue for flush/shutdown of a queue with a consumer thread: waits until done up
+ * to target or deadline with the GIL released, waking every 100 ms to run signal
+ * handlers. If the consumer is gone (it could not start), restart(arg) is called once to
+ * start it again. GIL held on entry and exit. Returns 1 done, 0 not done by the deadline,
+ * -1 with an exception set by a signal handler (e.g. KeyboardInterrupt). */
+int jf_queue_wait_flushed(jf_queue *q, uint64_t target, int64_t deadline, const atomic_int *consumer_alive,
+                          void (*restart)(void *), void *arg);
+
 /* Python glue: registers the SpanQueue type (a queue without a consumer, for tests and
  * benchmarks of the core). Returns 0 or -1 with an exception set. */
 int jf_queue_add_type(PyObject *module);

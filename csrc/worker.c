@@ -34,13 +34,6 @@ static void set_last_error(jf_worker *w, const char *fmt, ...) {
     pthread_mutex_unlock(&w->q.mu);
 }
 
-static int64_t backoff_ns(uint64_t *jitter, int attempt, int64_t initial, int64_t max) {
-    int64_t cap = initial;
-    for (int i = 0; i < attempt && cap < max; i++) cap *= 2;
-    if (cap > max) cap = max;
-    return (int64_t)(jf_unit_random(jitter) * (double)cap);
-}
-
 static int take_gil(jf_worker *w) {
     if (jf_gil_take(&w->tstate) < 0) return -1;
     JF_INC(w->gil_acquisitions);
@@ -99,7 +92,7 @@ static void run_call(jf_worker *w, jf_item *it) {
             JF_INC(w->failed);
             break;
         }
-        int64_t delay = hint > 0 ? hint : backoff_ns(&w->jitter, attempt - 1, w->retry_initial_ns, w->retry_max_ns);
+        int64_t delay = hint > 0 ? hint : jf_backoff_ns(&w->jitter, attempt - 1, w->retry_initial_ns, w->retry_max_ns);
         int64_t now = jf_now_mono_ns();
         if (now + delay > give_up_at) {
             JF_INC(w->failed);
@@ -248,15 +241,6 @@ static int check_w(WorkerObject *self) {
     return 0;
 }
 
-static int seconds(double v, const char *name, int64_t *out) {
-    if (!(v > 0.0) || v > 1e7) {
-        PyErr_Format(PyExc_ValueError, "%s must be > 0 seconds", name);
-        return -1;
-    }
-    *out = (int64_t)(v * 1e9);
-    return 0;
-}
-
 static int Worker_init(PyObject *op, PyObject *args, PyObject *kwds) {
     WorkerObject *self = (WorkerObject *)op;
     static char *kwlist[] = {"max_pending", "max_attempts", "retry_initial", "retry_max", "retry_deadline",
@@ -275,8 +259,8 @@ static int Worker_init(PyObject *op, PyObject *args, PyObject *kwds) {
         return -1;
     if (max_pending <= 0) { PyErr_SetString(PyExc_ValueError, "max_pending must be > 0"); return -1; }
     if (max_attempts < 1) { PyErr_SetString(PyExc_ValueError, "max_attempts must be >= 1"); return -1; }
-    if (seconds(r_init, "retry_initial", &init_ns) < 0 || seconds(r_max, "retry_max", &max_ns) < 0 ||
-        seconds(r_deadline, "retry_deadline", &deadline_ns) < 0)
+    if (jf_seconds_arg(r_init, "retry_initial", &init_ns, 0) < 0 || jf_seconds_arg(r_max, "retry_max", &max_ns, 0) < 0 ||
+        jf_seconds_arg(r_deadline, "retry_deadline", &deadline_ns, 0) < 0)
         return -1;
     if (classifier != Py_None && !PyCallable_Check(classifier)) {
         PyErr_SetString(PyExc_TypeError, "classifier must be callable or None");
@@ -385,34 +369,10 @@ static PyObject *Worker_cancel(PyObject *op, PyObject *arg) {
     return PyLong_FromSize_t(b.count);
 }
 
-static int parse_timeout(PyObject *o, double dflt, double *out) {
-    if (!o || o == Py_None) { *out = dflt; return 0; }
-    double t = PyFloat_AsDouble(o);
-    if (t == -1.0 && PyErr_Occurred()) return -1;
-    if (t != t) { PyErr_SetString(PyExc_ValueError, "timeout must be a number of seconds"); return -1; }
-    *out = t < 0 ? 0 : t;
-    return 0;
-}
+static void restart_thread(void *arg) { start_thread((jf_worker *)arg); }
 
-/* Waits with the GIL released, waking every 100 ms for signals. 1 done, 0 not, -1 exception. */
 static int wait_flushed(jf_worker *w, uint64_t target, int64_t deadline) {
-    for (;;) {
-        int64_t now = jf_now_mono_ns();
-        int64_t slice = JF_MIN(deadline, now + 100 * JF_NS_PER_MS);
-        int done;
-        Py_BEGIN_ALLOW_THREADS
-        done = jf_queue_flush_wait(&w->q, target, slice);
-        Py_END_ALLOW_THREADS
-        if (done) return 1;
-        now = jf_now_mono_ns();
-        if (now >= deadline) return 0;
-        if (PyErr_CheckSignals() < 0) return -1;
-        if (now < slice - JF_NS_PER_MS && !atomic_load(&w->thread_alive)) {
-            if (!jf_queue_claim_consumer(&w->q)) return jf_queue_is_done(&w->q, target);
-            start_thread(w);
-            if (!atomic_load(&w->thread_alive)) return 0;
-        }
-    }
+    return jf_queue_wait_flushed(&w->q, target, deadline, &w->thread_alive, restart_thread, w);
 }
 
 static PyObject *Worker_flush(PyObject *op, PyObject *args, PyObject *kwds) {
@@ -421,7 +381,7 @@ static PyObject *Worker_flush(PyObject *op, PyObject *args, PyObject *kwds) {
     PyObject *to = Py_None;
     double timeout;
     if (!PyArg_ParseTupleAndKeywords(args, kwds, "|O:flush", kwlist, &to)) return NULL;
-    if (check_w(self) < 0 || parse_timeout(to, 5.0, &timeout) < 0) return NULL;
+    if (check_w(self) < 0 || jf_parse_timeout(to, 5.0, &timeout) < 0) return NULL;
     int64_t deadline = jf_deadline_after(timeout);
     int done = wait_flushed(self->w, jf_worker_flush_begin(self->w), deadline);
     if (done < 0) return NULL;
@@ -434,7 +394,7 @@ static PyObject *Worker_shutdown(PyObject *op, PyObject *args, PyObject *kwds) {
     PyObject *to = Py_None;
     double timeout;
     if (!PyArg_ParseTupleAndKeywords(args, kwds, "|O:shutdown", kwlist, &to)) return NULL;
-    if (check_w(self) < 0 || parse_timeout(to, 5.0, &timeout) < 0) return NULL;
+    if (check_w(self) < 0 || jf_parse_timeout(to, 5.0, &timeout) < 0) return NULL;
     jf_worker *w = self->w;
     if (w->shut_down) Py_RETURN_TRUE;
     w->shut_down = 1;
@@ -453,13 +413,6 @@ static PyObject *Worker_shutdown(PyObject *op, PyObject *args, PyObject *kwds) {
         if (done < 0) return NULL;
     }
     return PyBool_FromLong(done);
-}
-
-static int put_u64(PyObject *d, const char *k, uint64_t v) {
-    PyObject *o = PyLong_FromUnsignedLongLong(v);
-    int rc = o ? PyDict_SetItemString(d, k, o) : -1;
-    Py_XDECREF(o);
-    return rc;
 }
 
 static PyObject *Worker_stats(PyObject *op, PyObject *unused) {
@@ -485,7 +438,7 @@ static PyObject *Worker_stats(PyObject *op, PyObject *unused) {
         {"thread_alive", (uint64_t)atomic_load(&w->thread_alive)},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
-        if (put_u64(d, rows[i].k, rows[i].v) < 0) goto error;
+        if (jf_dict_put_u64(d, rows[i].k, rows[i].v) < 0) goto error;
     PyObject *v = err[0] ? PyUnicode_DecodeUTF8(err, (Py_ssize_t)strlen(err), "replace") : Py_NewRef(Py_None);
     if (!v || PyDict_SetItemString(d, "last_error", v) < 0) {
         Py_XDECREF(v);

@@ -534,6 +534,9 @@ class BackendHandler(BaseHTTPRequestHandler):
         self._finish(entry, resp)
 
     def _finish(self, entry: dict[str, Any], resp: _Response, close: bool = False) -> None:
+        # Status and span count go into the log before the answer leaves: a client that
+        # reads the log right after its request returned must see them.
+        self.app.log.update(entry, status=resp.status, spans=resp.spans)
         try:
             self._send(resp, close=close)
         except OSError:
@@ -542,7 +545,7 @@ class BackendHandler(BaseHTTPRequestHandler):
             raise
         if close:
             self.close_connection = True
-        self.app.log.update(entry, status=resp.status, spans=resp.spans, t_done=time.monotonic())
+        self.app.log.update(entry, t_done=time.monotonic())
 
     def _apply_fault(self, entry: dict[str, Any], fault: AppliedFault) -> bool:
         """Apply an injected fault.
