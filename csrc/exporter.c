@@ -1088,7 +1088,7 @@ static PyObject *Exporter_stats(PyObject *op, PyObject *unused) {
     PyObject *d = PyDict_New();
     if (!d) return NULL;
     struct { const char *k; uint64_t v; } rows[] = {
-        {"queue_size", qs.count}, {"queue_bytes", qs.bytes}, {"queue_capacity", qs.max_items},
+        {"queue_size", qs.count}, {"in_flight", qs.in_flight}, {"queue_bytes", qs.bytes}, {"queue_capacity", qs.max_items},
         {"queue_max_bytes", qs.max_bytes}, {"queue_high_water", qs.high_water}, {"spans_queued", qs.pushed},
         {"dropped_queue_full", qs.dropped_full}, {"dropped_oversize", qs.dropped_oversize},
         {"rejected_after_shutdown", qs.rejected_stopped}, {"exported", JF_GET(e->exported)},

@@ -165,6 +165,7 @@ static void take_locked(jf_queue *q, size_t max_items, size_t max_bytes, int64_t
     }
     if (b->head) {
         q->inflight_first = b->head->seq;
+        q->inflight_count = b->count;
         q->taken += b->count;
     }
     /* What is left starts a new delay window now (approximation: the true arrival
@@ -206,6 +207,7 @@ size_t jf_queue_take_now(jf_queue *q, size_t max_items, size_t max_bytes, jf_bat
     pthread_mutex_lock(&q->mu);
     take_locked(q, max_items, max_bytes, jf_now_mono_ns(), b);
     q->inflight_first = 0;  /* nobody holds it as in-flight: the caller owns it outright */
+    q->inflight_count = 0;
     pthread_cond_broadcast(&q->done_cv);
     pthread_mutex_unlock(&q->mu);
     return b->count;
@@ -214,6 +216,7 @@ size_t jf_queue_take_now(jf_queue *q, size_t max_items, size_t max_bytes, jf_bat
 void jf_queue_done(jf_queue *q) {
     pthread_mutex_lock(&q->mu);
     q->inflight_first = 0;
+    q->inflight_count = 0;
     if (q->flushers) pthread_cond_broadcast(&q->done_cv);
     pthread_mutex_unlock(&q->mu);
 }
@@ -234,6 +237,7 @@ void jf_queue_consumer_exit(jf_queue *q) {
     pthread_mutex_lock(&q->mu);
     q->consumer = JF_CONSUMER_NONE;
     q->inflight_first = 0;
+    q->inflight_count = 0;
     pthread_cond_broadcast(&q->done_cv);
     pthread_mutex_unlock(&q->mu);
 }
@@ -349,6 +353,7 @@ void jf_queue_get_stats(jf_queue *q, jf_queue_stats *st) {
     st->count = q->count;
     st->bytes = q->bytes;
     st->high_water = q->high_water;
+    st->in_flight = q->inflight_count;
     st->pushed = q->pushed;
     st->dropped_full = q->dropped_full;
     st->dropped_oversize = q->dropped_oversize;
@@ -373,6 +378,7 @@ void jf_queue_atfork_child(jf_queue *q, jf_batch *orphans) {
     q->head = q->tail = NULL;
     q->count = q->bytes = 0;
     q->inflight_first = 0;
+    q->inflight_count = 0;
     q->flush_target = 0;
     q->consumer = JF_CONSUMER_NONE;
     q->consumer_waiting = 0;

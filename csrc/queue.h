@@ -66,7 +66,7 @@ typedef struct {
 enum { JF_CONSUMER_NONE = 0, JF_CONSUMER_RUNNING = 1 };
 
 typedef struct {
-    size_t count, bytes, high_water;
+    size_t count, bytes, high_water, in_flight;
     uint64_t pushed, dropped_full, dropped_oversize, rejected_stopped, taken;
     size_t max_items, max_bytes;
 } jf_queue_stats;
@@ -80,6 +80,7 @@ typedef struct jf_queue {
     jf_queue_limits lim;        /* guarded by mu */
     uint64_t next_seq;          /* guarded by mu; seq of the next push, starts at 1 */
     uint64_t inflight_first;    /* guarded by mu; first seq of the batch the consumer holds, or 0 */
+    size_t inflight_count;      /* guarded by mu; records in that batch (0 when inflight_first is 0) */
     uint64_t flush_target;      /* guarded by mu; highest seq some flusher waits for */
     int64_t first_ns;           /* guarded by mu; when the oldest unbatched item arrived */
     int stopping;               /* guarded by mu; set once by jf_queue_stop: no more pushes */

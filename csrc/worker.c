@@ -429,7 +429,7 @@ static PyObject *Worker_stats(PyObject *op, PyObject *unused) {
     PyObject *d = PyDict_New();
     if (!d) return NULL;
     struct { const char *k; uint64_t v; } rows[] = {
-        {"pending", qs.count}, {"capacity", qs.max_items}, {"submitted", qs.pushed},
+        {"pending", qs.count}, {"running", qs.in_flight}, {"capacity", qs.max_items}, {"submitted", qs.pushed},
         {"dropped", qs.dropped_full}, {"rejected_after_shutdown", qs.rejected_stopped},
         {"succeeded", JF_GET(w->succeeded)}, {"failed", JF_GET(w->failed)}, {"retried", JF_GET(w->retried)},
         {"cancelled", JF_GET(w->cancelled)}, {"dropped_shutdown", JF_GET(w->dropped_shutdown)},

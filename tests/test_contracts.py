@@ -352,6 +352,7 @@ EXPORTER_REQUIRED = {
 EXPORTER_NULLABLE = {"last_error": str, "last_retry_after": float}
 WORKER_KEYS = {
     "pending",
+    "running",
     "capacity",
     "submitted",
     "dropped",
