@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Iterator
+from pathlib import Path
 from dataclasses import dataclass
 from types import ModuleType
 
@@ -23,6 +24,26 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="deselect tests of the C extension (machines without a compiler)",
     )
+
+
+def _native_available() -> bool:
+    try:
+        importlib.import_module("judgeval_fast._native")
+    except ImportError:
+        return False
+    return True
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """Skip whole native-only modules (marked at module level) when the extension is off:
+    they import it at the top, so collecting them would be an error, not a deselection."""
+    if collection_path.suffix != ".py" or not collection_path.name.startswith("test_"):
+        return None
+    if not config.getoption("--no-native") and _native_available():
+        return None
+    if "pytestmark = pytest.mark.native" in collection_path.read_text(encoding="utf-8"):
+        return True
+    return None
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
