@@ -12,14 +12,17 @@
  *                      retry_initial: float = 0.5, retry_max: float = 8.0,
  *                      retry_deadline: float = 30.0, gzip_level: int = 1,
  *                      python_max_attempts: int = 8, python_retry_initial: float = 0.05,
- *                      python_retry_max: float = 2.0) -> None: ...
+ *                      python_retry_max: float = 2.0, paused: bool = False) -> None: ...
  *         def export(self, spans: Sequence[Span], timeout: float | None = None) -> int:
  *             "POST now (GIL released); 0 = SUCCESS, 1 = FAILURE (SpanExportResult values)."
  *         def force_flush(self, timeout: float = 30.0) -> bool: ...
  *         def shutdown(self, timeout: float = 30.0) -> bool: ...
  *         def set_python_exporter(self, exporter: object | None) -> None: ...
+ *         def set_headers(self, headers: Mapping[str, str] | None) -> None: ...
+ *         def pause(self) -> None: ...           # hold batches (e.g. until a project id is known)
+ *         def resume(self) -> None: ...
  *         def stats(self) -> dict[str, int | str | None]: ...
- *         endpoint: str; python_exporter: object | None; is_shutdown: bool
+ *         endpoint: str; python_exporter: object | None; is_shutdown: bool; paused: bool
  */
 #include "exporter.h"
 
@@ -44,6 +47,24 @@ static void set_last_error(jf_exporter *e, long status, const char *fmt, ...) {
     memcpy(e->last_error, msg, sizeof msg);
     if (status) e->last_status = status;
     pthread_mutex_unlock(&e->q.mu);
+}
+
+/* ---- header lists ---------------------------------------------------------- */
+
+static void headers_release(jf_headers *h) {
+    if (h && atomic_fetch_sub(&h->refs, 1) == 1) {
+        curl_slist_free_all(h->list);
+        jf_free(h);
+    }
+}
+
+/* The current list with a reference for the caller (release with headers_release). */
+static jf_headers *headers_acquire(jf_exporter *e) {
+    pthread_mutex_lock(&e->q.mu);
+    jf_headers *h = e->headers;
+    atomic_fetch_add(&h->refs, 1);
+    pthread_mutex_unlock(&e->q.mu);
+    return h;
 }
 
 /* ---- gzip ---------------------------------------------------------------- */
@@ -192,7 +213,7 @@ static jf_item *nth(jf_item *it, size_t n) {
 
 /* Sends count records starting at head, retrying per the OTLP rules; adds each record's
  * fate to *res. Never holds a lock while waiting. */
-static void send_records(sender *sd, jf_item *head, size_t count, send_result *res) {
+static void send_records_with(sender *sd, jf_item *head, size_t count, send_result *res, jf_headers **hp) {
     jf_exporter *e = sd->e;
     size_t raw_len, body_len;
     const uint8_t *body;
@@ -209,6 +230,9 @@ static void send_records(sender *sd, jf_item *head, size_t count, send_result *r
         return;
     }
     for (int attempt = 0;; attempt++) {
+        /* The current headers for each attempt: a set_headers() during retries applies. */
+        headers_release(*hp);
+        jf_headers *headers = *hp = headers_acquire(e);
         if (atomic_load(&e->abort_now)) {
             res->aborted += count;
             return;
@@ -216,7 +240,7 @@ static void send_records(sender *sd, jf_item *head, size_t count, send_result *r
         int64_t now = jf_now_mono_ns();
         int64_t deadline = JF_MIN(now + e->cfg.request_timeout_ns, JF_MAX(sd->give_up_at, now + JF_NS_PER_MS));
         jf_http_result r;
-        jf_http_post(sd->http, body, body_len, deadline, &r);
+        jf_http_post(sd->http, headers->list, body, body_len, deadline, &r);
         JF_INC(e->requests);
         if (r.outcome == JF_HTTP_DONE && r.status >= 200 && r.status < 300) {
             int64_t rej = 0;
@@ -243,8 +267,8 @@ static void send_records(sender *sd, jf_item *head, size_t count, send_result *r
             if (count > 1) {
                 size_t half = count / 2;
                 set_last_error(e, 413, "413 for %zu spans: splitting the batch", count);
-                send_records(sd, head, half, res);
-                send_records(sd, nth(head, half), count - half, res);
+                send_records_with(sd, head, half, res, hp);
+                send_records_with(sd, nth(head, half), count - half, res, hp);
             } else {
                 res->rejected += 1;
                 set_last_error(e, 413, "413: one span of %zu bytes is larger than the server accepts", head->len);
@@ -289,6 +313,12 @@ static void send_records(sender *sd, jf_item *head, size_t count, send_result *r
     }
 }
 
+static void send_records(sender *sd, jf_item *head, size_t count, send_result *res) {
+    jf_headers *headers = NULL;
+    send_records_with(sd, head, count, res, &headers);
+    headers_release(headers);
+}
+
 static void count_result(jf_exporter *e, const send_result *r) {
     JF_ADD(e->exported, r->exported);
     JF_ADD(e->failed, r->failed);
@@ -311,7 +341,7 @@ static void send_native(jf_exporter *e, jf_item *head, size_t count) {
     pthread_mutex_lock(&e->work_mu);
     if (!e->http_ready) {
         long ct = (long)(e->cfg.connect_timeout_ns / JF_NS_PER_MS);
-        if (jf_http_init(&e->http, e->cfg.url, e->cfg.headers, ct, &e->abort_now, &e->work_mu) < 0) {
+        if (jf_http_init(&e->http, e->cfg.url, ct, &e->abort_now, &e->work_mu) < 0) {
             set_last_error(e, 0, "%s", e->http.errbuf);
             res.failed = count;
             goto done;
@@ -526,7 +556,6 @@ static void start_thread(jf_exporter *e) {
 
 static void config_free(jf_exporter_config *c) {
     jf_free(c->url);
-    if (c->headers) curl_slist_free_all(c->headers);
     jf_free(c->resource);
     jf_free(c->scope);
     memset(c, 0, sizeof *c);
@@ -543,6 +572,7 @@ static void free_exporter(jf_exporter *e) {
     if (e->sync_ready) jf_http_fini(&e->sync_http);
     gzip_fini(&e->sync_gz);
     jf_free(e->sync_buf);
+    headers_release(e->headers);
     pthread_mutex_destroy(&e->sync_mu);
     pthread_mutex_destroy(&e->work_mu);
     pthread_mutex_destroy(&e->sync_work_mu);
@@ -781,6 +811,45 @@ static int add_header(struct curl_slist **list, PyObject *name, PyObject *value)
     return 0;
 }
 
+/* A new header list (one reference): the fixed protocol headers plus `headers` (a mapping
+ * of str to str, or None). Returns NULL with an exception set. */
+static jf_headers *build_headers(PyObject *headers, int gzip) {
+    PyObject *items = NULL;
+    jf_headers *h = jf_calloc(1, sizeof *h);
+    if (!h) return (jf_headers *)PyErr_NoMemory();
+    atomic_init(&h->refs, 1);
+    struct curl_slist *l = curl_slist_append(NULL, "Content-Type: application/x-protobuf");
+    if (l && gzip) l = curl_slist_append(l, "Content-Encoding: gzip");
+    if (l) l = curl_slist_append(l, "Expect:");  /* no 100-continue round trip before every batch */
+    if (!l) {
+        PyErr_NoMemory();
+        goto error;
+    }
+    h->list = l;
+    if (headers && headers != Py_None) {
+        items = PyMapping_Items(headers);
+        if (!items) {
+            PyErr_Clear();
+            PyErr_SetString(PyExc_TypeError, "headers must be a mapping of str to str");
+            goto error;
+        }
+        for (Py_ssize_t i = 0; i < PyList_Size(items); i++) {
+            PyObject *kv = PyList_GetItem(items, i);
+            if (!PyTuple_Check(kv) || PyTuple_Size(kv) != 2 ||
+                add_header(&h->list, PyTuple_GetItem(kv, 0), PyTuple_GetItem(kv, 1)) < 0) {
+                if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "headers must be a mapping");
+                goto error;
+            }
+        }
+        Py_DECREF(items);
+    }
+    return h;
+error:
+    Py_XDECREF(items);
+    headers_release(h);
+    return NULL;
+}
+
 /* Encodes the Resource (normalised attributes) and InstrumentationScope bodies into cfg.
  * Returns 0 or -1 with an exception set. */
 static int build_resource_scope(PyObject *resource, PyObject *scope_name, PyObject *scope_version,
@@ -817,25 +886,26 @@ static int Exporter_init(PyObject *op, PyObject *args, PyObject *kwds) {
     static char *kwlist[] = {"endpoint", "headers", "resource", "scope_name", "scope_version", "max_queue_size",
                              "max_queue_bytes", "max_batch_size", "max_batch_bytes", "schedule_delay",
                              "request_timeout", "connect_timeout", "retry_initial", "retry_max", "retry_deadline",
-                             "gzip_level", "python_max_attempts", "python_retry_initial", "python_retry_max", NULL};
+                             "gzip_level", "python_max_attempts", "python_retry_initial", "python_retry_max", "paused",
+                             NULL};
     PyObject *endpoint, *headers = Py_None, *resource = Py_None, *scope_name = NULL, *scope_version = NULL;
     Py_ssize_t max_queue = 65536, max_queue_bytes = 64 << 20, max_batch = 512, max_batch_bytes = 4 << 20;
     double delay = 1.0, req_timeout = 10.0, conn_timeout = 5.0, r_init = 0.5, r_max = 8.0, r_deadline = 30.0;
     double py_init = 0.05, py_max = 2.0;
-    int gzip_level = 1, py_attempts = 8;
+    int gzip_level = 1, py_attempts = 8, paused = 0;
     jf_exporter_config cfg;
     memset(&cfg, 0, sizeof cfg);
-    PyObject *items = NULL;
+    jf_headers *hdrs = NULL;
     char why[256];
 
     if (self->e) {
         PyErr_SetString(PyExc_RuntimeError, "Exporter is already initialised");
         return -1;
     }
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "U|O$OUUnnnnddddddiidd:Exporter", kwlist, &endpoint, &headers,
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "U|O$OUUnnnnddddddiiddp:Exporter", kwlist, &endpoint, &headers,
                                      &resource, &scope_name, &scope_version, &max_queue, &max_queue_bytes, &max_batch,
                                      &max_batch_bytes, &delay, &req_timeout, &conn_timeout, &r_init, &r_max,
-                                     &r_deadline, &gzip_level, &py_attempts, &py_init, &py_max))
+                                     &r_deadline, &gzip_level, &py_attempts, &py_init, &py_max, &paused))
         return -1;
     if (max_queue <= 0) { PyErr_SetString(PyExc_ValueError, "max_queue_size must be > 0"); return -1; }
     if (max_queue_bytes <= 0) { PyErr_SetString(PyExc_ValueError, "max_queue_bytes must be > 0"); return -1; }
@@ -869,45 +939,27 @@ static int Exporter_init(PyObject *op, PyObject *args, PyObject *kwds) {
         PyErr_Format(PyExc_ValueError, "invalid endpoint %R: %s", endpoint, why);
         goto error;
     }
-    struct curl_slist *l = curl_slist_append(NULL, "Content-Type: application/x-protobuf");
-    if (l && gzip_level >= 0) l = curl_slist_append(l, "Content-Encoding: gzip");
-    if (l) l = curl_slist_append(l, "Expect:");  /* no 100-continue round trip before every batch */
-    if (!l) { PyErr_NoMemory(); goto error; }
-    cfg.headers = l;
-    if (headers != Py_None) {
-        items = PyMapping_Items(headers);
-        if (!items) {
-            PyErr_Clear();
-            PyErr_SetString(PyExc_TypeError, "headers must be a mapping of str to str");
-            goto error;
-        }
-        for (Py_ssize_t i = 0; i < PyList_Size(items); i++) {
-            PyObject *kv = PyList_GetItem(items, i);
-            if (!PyTuple_Check(kv) || PyTuple_Size(kv) != 2 ||
-                add_header(&cfg.headers, PyTuple_GetItem(kv, 0), PyTuple_GetItem(kv, 1)) < 0) {
-                if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "headers must be a mapping");
-                goto error;
-            }
-        }
-    }
+    if (!(hdrs = build_headers(headers, gzip_level >= 0))) goto error;
     if (build_resource_scope(resource, scope_name, scope_version, &cfg) < 0) goto error;
     cfg.batch_items = (size_t)max_batch;
     cfg.batch_bytes = (size_t)max_batch_bytes;
     cfg.gzip_level = gzip_level;
     cfg.python_max_attempts = py_attempts;
-    Py_CLEAR(items);
 
     jf_queue_limits lim = {(size_t)max_queue, (size_t)max_queue_bytes, (size_t)max_batch, (size_t)max_batch_bytes,
                            delay_ns};
     self->e = exporter_new(&cfg, &lim, why, sizeof why);
     if (!self->e) {
+        headers_release(hdrs);
         PyErr_Format(PyExc_MemoryError, "cannot create the exporter: %s", why);
         return -1;
     }
+    self->e->headers = hdrs;
+    if (paused) jf_queue_set_paused(&self->e->q, 1);
     self->e->last_retry_after_ns = -1;
     return 0;
 error:
-    Py_XDECREF(items);
+    headers_release(hdrs);
     config_free(&cfg);
     return -1;
 }
@@ -1042,7 +1094,7 @@ static PyObject *Exporter_export(PyObject *op, PyObject *args, PyObject *kwds) {
     pthread_mutex_lock(&e->sync_work_mu);
     if (!e->sync_ready) {
         long ct = (long)(e->cfg.connect_timeout_ns / JF_NS_PER_MS);
-        if (jf_http_init(&e->sync_http, e->cfg.url, e->cfg.headers, ct, &e->abort_now, &e->sync_work_mu) == 0)
+        if (jf_http_init(&e->sync_http, e->cfg.url, ct, &e->abort_now, &e->sync_work_mu) == 0)
             e->sync_ready = 1;
         else
             init_failed = 1;
@@ -1059,6 +1111,46 @@ static PyObject *Exporter_export(PyObject *op, PyObject *args, PyObject *kwds) {
     if (init_failed) set_last_error(e, 0, "cannot create the HTTP client");
     int ok = !bad && !init_failed && res.exported + res.partial == n;
     return PyLong_FromLong(ok ? 0 : 1);
+}
+
+static PyObject *Exporter_set_headers(PyObject *op, PyObject *headers) {
+    ExporterObject *self = (ExporterObject *)op;
+    if (check_e(self) < 0) return NULL;
+    jf_exporter *e = self->e;
+    jf_headers *h = build_headers(headers, e->cfg.gzip_level >= 0);
+    if (!h) return NULL;
+    pthread_mutex_lock(&e->q.mu);
+    jf_headers *old = e->headers;
+    e->headers = h;  /* senders pick it up at their next attempt */
+    pthread_mutex_unlock(&e->q.mu);
+    headers_release(old);
+    Py_RETURN_NONE;
+}
+
+static PyObject *Exporter_pause(PyObject *op, PyObject *unused) {
+    (void)unused;
+    ExporterObject *self = (ExporterObject *)op;
+    if (check_e(self) < 0) return NULL;
+    jf_queue_set_paused(&self->e->q, 1);
+    Py_RETURN_NONE;
+}
+
+static PyObject *Exporter_resume(PyObject *op, PyObject *unused) {
+    (void)unused;
+    ExporterObject *self = (ExporterObject *)op;
+    if (check_e(self) < 0) return NULL;
+    jf_queue_set_paused(&self->e->q, 0);
+    Py_RETURN_NONE;
+}
+
+static PyObject *Exporter_get_paused(PyObject *op, void *c) {
+    (void)c;
+    ExporterObject *self = (ExporterObject *)op;
+    if (check_e(self) < 0) return NULL;
+    pthread_mutex_lock(&self->e->q.mu);
+    int paused = self->e->q.paused;
+    pthread_mutex_unlock(&self->e->q.mu);
+    return PyBool_FromLong(paused);
 }
 
 static PyObject *Exporter_set_python_exporter(PyObject *op, PyObject *obj) {
@@ -1188,6 +1280,11 @@ static PyMethodDef Exporter_methods[] = {
      "shutdown($self, timeout=30.0)\n--\n\nRefuse new spans, flush until timeout, then drop the rest (counted)."},
     {"set_python_exporter", Exporter_set_python_exporter, METH_O,
      "set_python_exporter($self, exporter, /)\n--\n\nRoute spans through exporter.export([span]) on the exporter thread (None: native)."},
+    {"set_headers", Exporter_set_headers, METH_O,
+     "set_headers($self, headers, /)\n--\n\nReplace the request headers (a mapping); the next attempt uses them."},
+    {"pause", Exporter_pause, METH_NOARGS,
+     "pause($self, /)\n--\n\nHold batches (spans keep queueing, bounded and counted) until resume()."},
+    {"resume", Exporter_resume, METH_NOARGS, "resume($self, /)\n--\n\nRelease held batches."},
     {"stats", Exporter_stats, METH_NOARGS, "stats($self, /)\n--\n\nCounters and sizes, as a dict (racy snapshot)."},
     {NULL, NULL, 0, NULL},
 };
@@ -1196,6 +1293,7 @@ static PyGetSetDef Exporter_getset[] = {
     {"endpoint", Exporter_get_endpoint, NULL, NULL, NULL},
     {"python_exporter", Exporter_get_python_exporter, NULL, NULL, NULL},
     {"is_shutdown", Exporter_get_is_shutdown, NULL, NULL, NULL},
+    {"paused", Exporter_get_paused, NULL, "True while batches are held (pause()).", NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -1209,7 +1307,7 @@ static PyType_Slot Exporter_slots[] = {
                 "max_queue_size=65536, max_queue_bytes=67108864, max_batch_size=512, max_batch_bytes=4194304, "
                 "schedule_delay=1.0, request_timeout=10.0, connect_timeout=5.0, retry_initial=0.5, retry_max=8.0, "
                 "retry_deadline=30.0, gzip_level=1, python_max_attempts=8, python_retry_initial=0.05, "
-                "python_retry_max=2.0)\n--\n\n"
+                "python_retry_max=2.0, paused=False)\n--\n\n"
                 "One OTLP/HTTP destination with its bounded queue and native export thread."},
     {Py_tp_new, PyType_GenericNew},
     {Py_tp_init, Exporter_init},

@@ -23,7 +23,7 @@
  *   3. At most one exporter thread runs at a time; q.consumer says whether one does.
  *
  * Threads & locks
- *   q.mu (queue.h) guards the queue and last_error/last_status/last_retry_after_ns.
+ *   q.mu (queue.h) guards the queue, `headers` and last_error/last_status/last_retry_after_ns.
  *   sync_mu serialises Exporter.export() calls from Python threads; it is held across a
  *   network request with the GIL released and is never taken by the exporter thread.
  *   work_mu / sync_work_mu are the "work gates" of the two senders: a sender holds its
@@ -66,9 +66,14 @@ typedef struct {
     size_t cap;
 } jf_gzip;
 
+/* A header list shared by the senders; replaced as a whole by set_headers(). */
+typedef struct {
+    atomic_long refs;             /* the exporter's current-list slot + each sender using it */
+    struct curl_slist *list;      /* includes Content-Type, Content-Encoding, Expect */
+} jf_headers;
+
 typedef struct {
     char *url;                    /* jf_malloc'd copy */
-    struct curl_slist *headers;   /* includes Content-Type and Content-Encoding */
     uint8_t *resource;            /* encoded Resource body */
     size_t resource_len;
     uint8_t *scope;               /* encoded InstrumentationScope body */
@@ -89,6 +94,7 @@ typedef struct jf_exporter {
     atomic_int abort_now;              /* set at a shutdown/exit deadline: drop in-flight work */
     atomic_int thread_alive;
     int shut_down;                     /* GIL; shutdown() ran */
+    jf_headers *headers;               /* guarded by q.mu; senders take a reference per batch */
     pthread_mutex_t work_mu;           /* the exporter thread's work gate (see above) */
     pthread_mutex_t sync_work_mu;      /* export()'s work gate */
     /* exporter thread only */

@@ -55,8 +55,8 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *arg) {
     return n;
 }
 
-int jf_http_init(jf_http *h, const char *url, struct curl_slist *headers, long connect_timeout_ms,
-                 const atomic_int *abort_flag, pthread_mutex_t *gate) {
+int jf_http_init(jf_http *h, const char *url, long connect_timeout_ms, const atomic_int *abort_flag,
+                 pthread_mutex_t *gate) {
     memset(h, 0, sizeof *h);
     h->abort_flag = abort_flag;
     h->gate = gate;
@@ -72,7 +72,6 @@ int jf_http_init(jf_http *h, const char *url, struct curl_slist *headers, long c
     CURL *e = h->easy;
     curl_easy_setopt(e, CURLOPT_URL, url);
     curl_easy_setopt(e, CURLOPT_POST, 1L);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);           /* threads must not get SIGALRM */
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, h);
@@ -121,7 +120,8 @@ static int transport_retryable(CURLcode c) {
     }
 }
 
-void jf_http_post(jf_http *h, const void *body, size_t len, int64_t deadline_ns, jf_http_result *r) {
+void jf_http_post(jf_http *h, struct curl_slist *headers, const void *body, size_t len, int64_t deadline_ns,
+                  jf_http_result *r) {
     memset(r, 0, sizeof *r);
     r->retry_after_ns = -1;
     h->resp_len = 0;
@@ -136,6 +136,7 @@ void jf_http_post(jf_http *h, const void *body, size_t len, int64_t deadline_ns,
         return;
     }
     CURL *e = h->easy;
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)left_ms);

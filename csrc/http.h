@@ -50,18 +50,20 @@ typedef struct {
     char errbuf[CURL_ERROR_SIZE];
 } jf_http;
 
-/* Prepares h for POSTs to url with the given header list (both must outlive h). `gate`
- * (may be NULL) is the caller's work gate, see exporter.h. Returns 0, or -1 (with errbuf
- * describing why) on allocation failure. */
-int jf_http_init(jf_http *h, const char *url, struct curl_slist *headers, long connect_timeout_ms,
-                 const atomic_int *abort_flag, pthread_mutex_t *gate);
+/* Prepares h for POSTs to url (which must outlive h). `gate` (may be NULL) is the caller's
+ * work gate, see exporter.h. Returns 0, or -1 (with errbuf describing why) on allocation
+ * failure. */
+int jf_http_init(jf_http *h, const char *url, long connect_timeout_ms, const atomic_int *abort_flag,
+                 pthread_mutex_t *gate);
 /* Releases everything. Can't fail. */
 void jf_http_fini(jf_http *h);
 /* Fork child: forgets the handles WITHOUT closing their sockets, which belong to the
  * parent's live connections (closing a TLS session would write to them). */
 void jf_http_abandon(jf_http *h);
-/* POSTs body and fills r. Blocks until done, deadline_ns (monotonic) or abort. */
-void jf_http_post(jf_http *h, const void *body, size_t len, int64_t deadline_ns, jf_http_result *r);
+/* POSTs body with the given header list (kept alive by the caller until return) and fills
+ * r. Blocks until done, deadline_ns (monotonic) or abort. */
+void jf_http_post(jf_http *h, struct curl_slist *headers, const void *body, size_t len, int64_t deadline_ns,
+                  jf_http_result *r);
 
 /* 1 if a 2xx/4xx/5xx status is retryable under the OTLP/HTTP rules (429, 502, 503, 504). */
 static inline int jf_http_status_retryable(long status) {

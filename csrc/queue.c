@@ -101,7 +101,7 @@ static jf_item *unlink_head(jf_queue *q) {
 
 /* True when a batch should be taken now. mu held. */
 static int batch_due(jf_queue *q, int64_t now) {
-    if (!q->count) return 0;
+    if (!q->count || q->paused) return 0;
     if (q->count >= q->lim.batch_items || q->bytes >= q->lim.batch_bytes) return 1;
     if (q->stopping || q->flush_target >= q->head->seq) return 1;
     return now - q->first_ns >= q->lim.delay_ns;
@@ -287,6 +287,13 @@ void jf_queue_stop(jf_queue *q) {
     q->stopping = 1;
     pthread_cond_broadcast(&q->ready_cv);
     pthread_cond_broadcast(&q->done_cv);
+    pthread_mutex_unlock(&q->mu);
+}
+
+void jf_queue_set_paused(jf_queue *q, int paused) {
+    pthread_mutex_lock(&q->mu);
+    q->paused = paused;
+    pthread_cond_broadcast(&q->ready_cv);
     pthread_mutex_unlock(&q->mu);
 }
 

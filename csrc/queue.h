@@ -85,6 +85,7 @@ typedef struct jf_queue {
     int64_t first_ns;           /* guarded by mu; when the oldest unbatched item arrived */
     int stopping;               /* guarded by mu; set once by jf_queue_stop: no more pushes */
     int aborting;               /* guarded by mu; set once by jf_queue_abort: give up queued work now */
+    int paused;                 /* guarded by mu; no batch is due while set (records keep queueing) */
     int consumer;               /* guarded by mu; JF_CONSUMER_* */
     int consumer_waiting;       /* guarded by mu; the consumer sleeps on ready_cv */
     int flushers;               /* guarded by mu; threads inside jf_queue_flush_wait */
@@ -134,6 +135,10 @@ uint64_t jf_queue_flush_begin(jf_queue *q);
 int jf_queue_flush_wait(jf_queue *q, uint64_t target, int64_t until_ns);
 /* Non-blocking check of the same condition. */
 int jf_queue_is_done(jf_queue *q, uint64_t target);
+
+/* Holds (1) or releases (0) batches: while paused the queue fills (bounded as always) and
+ * the consumer takes nothing; flushers wait until their deadline. Can't fail. */
+void jf_queue_set_paused(jf_queue *q, int paused);
 
 /* Refuses further pushes and wakes everyone; the consumer drains what is queued and
  * then sees JF_TAKE_STOPPED. Idempotent, can't fail. */

@@ -571,3 +571,61 @@ def test_every_span_is_accounted_for_under_mixed_faults(
     assert accounted(stats) == 1000, stats
     delivered = backend.stats()["spans"]
     assert delivered == stats["exported"]
+
+
+def test_paused_exporter_holds_spans_until_resumed(
+    backend: Backend, make_exporter: MakeExporter
+) -> None:
+    exporter = make_exporter(paused=True)
+    assert exporter.paused
+    emit(exporter, 30)
+    t0 = time.monotonic()
+    assert exporter.force_flush(0.3) is False  # held: the flush waits out its deadline
+    assert time.monotonic() - t0 < 0.5
+    assert backend.client.spans() == [] and exporter.stats()["queue_size"] == 30
+    exporter.resume()
+    assert not exporter.paused
+    assert exporter.force_flush(10)
+    assert len(backend.client.spans()) == 30
+
+
+def test_shutdown_of_a_paused_exporter_is_bounded_and_counted(make_exporter: MakeExporter) -> None:
+    exporter = make_exporter(paused=True)
+    emit(exporter, 10)
+    t0 = time.monotonic()
+    assert exporter.shutdown(0.3) is False
+    assert time.monotonic() - t0 < 0.5
+    stats = settled(exporter)
+    assert stats["dropped_shutdown"] == 10 and accounted(stats) == 10
+
+
+def test_set_headers_applies_to_the_next_request(
+    backend: Backend, make_exporter: MakeExporter
+) -> None:
+    exporter = make_exporter(headers={"X-Project-Id": "old"})
+    emit(exporter, 1)
+    assert exporter.force_flush(10)
+    exporter.set_headers({"X-Project-Id": "new", "Authorization": "Bearer k"})
+    emit(exporter, 1)
+    assert exporter.force_flush(10)
+    first, second = trace_requests(backend)
+    assert first["headers"]["X-Project-Id"] == "old"
+    assert second["headers"]["X-Project-Id"] == "new"
+    assert second["headers"]["Authorization"] == "Bearer k"
+    assert second["headers"]["Content-Type"] == "application/x-protobuf"
+    with pytest.raises(ValueError, match="invalid HTTP header"):
+        exporter.set_headers({"Bad\nName": "v"})
+
+
+def test_set_headers_while_retrying_uses_the_new_headers(
+    backend: Backend, make_exporter: MakeExporter
+) -> None:
+    backend.client.set_faults(status=503, retry_after="0.5", count=1)
+    exporter = make_exporter(headers={"X-Project-Id": "old"})
+    emit(exporter, 1)
+    time.sleep(0.2)  # the first attempt got its 503 and waits 0.5 s
+    exporter.set_headers({"X-Project-Id": "new"})
+    assert exporter.force_flush(10)
+    first, second = trace_requests(backend)
+    assert (first["status"], first["headers"]["X-Project-Id"]) == (503, "old")
+    assert (second["status"], second["headers"]["X-Project-Id"]) == (200, "new")

@@ -224,6 +224,18 @@ def run(endpoint: str) -> None:
     check.case("flush_all() with a span queued", flush_all_queued, 1_500)
     check.case("Exporter stats / properties", introspection, 20_000)
     check.case("Exporter.set_python_exporter swap", swap_python_exporter, 40_000)
+    held = Exporter(endpoint, {"X-Project-Id": "p"}, schedule_delay=0.01, paused=True)
+
+    def headers_and_pause() -> None:
+        held.set_headers({"X-Project-Id": "q", "Authorization": "Bearer k"})
+        held.pause()
+        Span("held", exporter=held).end()
+        held.resume()
+        held.paused  # noqa: B018
+
+    check.case(
+        "Exporter.set_headers / pause / resume", headers_and_pause, 5_000, settle=flushed(held)
+    )
     check.case("Exporter argument errors", errors, 10_000)
     try:
         check.run()
