@@ -49,6 +49,26 @@ static void set_last_error(jf_exporter *e, long status, const char *fmt, ...) {
     pthread_mutex_unlock(&e->q.mu);
 }
 
+/* ---- allocation inside a work gate ------------------------------------------ */
+
+/* A sender that holds its work gate must not wait for the GIL (the fork prepare handler
+ * waits for the gate with the GIL held), and while tracemalloc traces, PyMem_Raw*
+ * allocation takes the GIL. So allocation steps out of the gate: glibc's malloc is
+ * fork-safe by itself. `gate` may be NULL (no gate held). */
+static void *gated_realloc(pthread_mutex_t *gate, void *p, size_t n) {
+    if (gate) pthread_mutex_unlock(gate);
+    void *r = jf_realloc(p, n);
+    if (gate) pthread_mutex_lock(gate);
+    return r;
+}
+
+static void *gated_calloc(pthread_mutex_t *gate, size_t n, size_t size) {
+    if (gate) pthread_mutex_unlock(gate);
+    void *r = jf_calloc(n, size);
+    if (gate) pthread_mutex_lock(gate);
+    return r;
+}
+
 /* ---- header lists ---------------------------------------------------------- */
 
 static void headers_release(jf_headers *h) {
@@ -71,8 +91,7 @@ static jf_headers *headers_acquire(jf_exporter *e) {
 
 #ifdef JF_HAVE_ZLIB
 static voidpf z_alloc(voidpf opaque, uInt items, uInt size) {
-    (void)opaque;
-    return jf_calloc(items, size);
+    return gated_calloc((pthread_mutex_t *)opaque, items, size);  /* opaque: the caller's gate */
 }
 static void z_free(voidpf opaque, voidpf p) {
     (void)opaque;
@@ -82,14 +101,16 @@ static void z_free(voidpf opaque, voidpf p) {
 
 /* Compresses in[0..n) into g->out. Returns 0 and sets out and out_len, or -1 (OOM or
  * zlib error). Allocates: see the allocation rule in common.h. */
-static int gzip_run(jf_gzip *g, int level, const uint8_t *in, size_t n, const uint8_t **out, size_t *out_len) {
+static int gzip_run(jf_gzip *g, pthread_mutex_t *gate, int level, const uint8_t *in, size_t n, const uint8_t **out,
+                    size_t *out_len) {
 #ifdef JF_HAVE_ZLIB
     z_stream *zs = g->stream;
     if (!zs) {
-        zs = jf_calloc(1, sizeof *zs);
+        zs = gated_calloc(gate, 1, sizeof *zs);
         if (!zs) return -1;
         zs->zalloc = z_alloc;
         zs->zfree = z_free;
+        zs->opaque = gate;
         /* windowBits 15 + 16: gzip framing, as Content-Encoding: gzip requires. */
         if (deflateInit2(zs, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
             jf_free(zs);
@@ -102,7 +123,7 @@ static int gzip_run(jf_gzip *g, int level, const uint8_t *in, size_t n, const ui
     if (n > UINT32_MAX) return -1;
     size_t bound = deflateBound(zs, (uLong)n);
     if (bound > g->cap || (g->cap > (1u << 20) && g->cap > 4 * bound)) {  /* grow, or give back after an outlier */
-        uint8_t *p = jf_realloc(g->out, bound);
+        uint8_t *p = gated_realloc(gate, g->out, bound);
         if (!p) return -1;
         g->out = p;
         g->cap = bound;
@@ -116,7 +137,7 @@ static int gzip_run(jf_gzip *g, int level, const uint8_t *in, size_t n, const ui
     *out_len = bound - zs->avail_out;
     return 0;
 #else
-    (void)g; (void)level; (void)in; (void)n; (void)out; (void)out_len;
+    (void)g; (void)gate; (void)level; (void)in; (void)n; (void)out; (void)out_len;
     return -1;
 #endif
 }
@@ -161,8 +182,8 @@ typedef struct {
 } send_result;
 
 /* Frames count records starting at head into *buf. Returns 0 and sets *out_len, or -1 on OOM. */
-static int frame(const jf_exporter_config *cfg, jf_item *head, size_t count, uint8_t **buf, size_t *cap,
-                 size_t *out_len) {
+static int frame(const jf_exporter_config *cfg, pthread_mutex_t *gate, jf_item *head, size_t count, uint8_t **buf,
+                 size_t *cap, size_t *out_len) {
     size_t spans = 0;
     jf_item *it = head;
     for (size_t i = 0; i < count; i++, it = it->next) spans += jf_otlp_request_span_size(it->len);
@@ -174,7 +195,7 @@ static int frame(const jf_exporter_config *cfg, jf_item *head, size_t count, uin
     if (total > *cap) ncap = JF_MAX(total, JF_MIN(2 * *cap, cfg->batch_bytes + 4096));
     else if (*cap > 2 * cfg->batch_bytes + 4096 && total <= cfg->batch_bytes) ncap = cfg->batch_bytes + 4096;
     if (ncap != *cap) {
-        uint8_t *p = jf_realloc(*buf, ncap);
+        uint8_t *p = gated_realloc(gate, *buf, ncap);
         if (!p) return -1;
         *buf = p;
         *cap = ncap;
@@ -217,14 +238,15 @@ static void send_records_with(sender *sd, jf_item *head, size_t count, send_resu
     jf_exporter *e = sd->e;
     size_t raw_len, body_len;
     const uint8_t *body;
-    if (frame(&e->cfg, head, count, sd->buf, sd->cap, &raw_len) < 0) {
+    if (frame(&e->cfg, sd->gate, head, count, sd->buf, sd->cap, &raw_len) < 0) {
         res->failed += count;
         set_last_error(e, 0, "out of memory framing %zu spans", count);
         return;
     }
     body = *sd->buf;
     body_len = raw_len;
-    if (e->cfg.gzip_level >= 0 && gzip_run(sd->gz, e->cfg.gzip_level, *sd->buf, raw_len, &body, &body_len) < 0) {
+    if (e->cfg.gzip_level >= 0 &&
+        gzip_run(sd->gz, sd->gate, e->cfg.gzip_level, *sd->buf, raw_len, &body, &body_len) < 0) {
         res->failed += count;
         set_last_error(e, 0, "gzip failed for %zu bytes", raw_len);
         return;
@@ -290,9 +312,10 @@ static void send_records_with(sender *sd, jf_item *head, size_t count, send_resu
             else res->failed += count;
             return;
         }
-        int64_t delay = r.retry_after_ns >= 0
-                            ? r.retry_after_ns
-                            : jf_backoff_ns(sd->jitter, attempt, e->cfg.retry_initial_ns, e->cfg.retry_max_ns);
+        /* Retry-After is the server's minimum; our own back-off is the floor (a 'Retry-After:
+         * 0' or a date in the past must not turn into a request storm). */
+        int64_t delay = jf_backoff_ns(sd->jitter, attempt, e->cfg.retry_initial_ns, e->cfg.retry_max_ns);
+        if (r.retry_after_ns > delay) delay = r.retry_after_ns;
         now = jf_now_mono_ns();
         if (r.retry_after_ns >= 0) {
             pthread_mutex_lock(&e->q.mu);
@@ -338,20 +361,22 @@ static void free_records(jf_item *it) {
 /* Exporter thread: sends a list of native records and frees them, inside its work gate. */
 static void send_native(jf_exporter *e, jf_item *head, size_t count) {
     send_result res = {0, 0, 0, 0, 0};
-    pthread_mutex_lock(&e->work_mu);
     if (!e->http_ready) {
+        /* Before the gate: it allocates (see gated_realloc). */
         long ct = (long)(e->cfg.connect_timeout_ns / JF_NS_PER_MS);
         if (jf_http_init(&e->http, e->cfg.url, ct, &e->abort_now, &e->work_mu) < 0) {
             set_last_error(e, 0, "%s", e->http.errbuf);
             res.failed = count;
-            goto done;
+            count_result(e, &res);
+            free_records(head);
+            return;
         }
         e->http_ready = 1;
     }
+    pthread_mutex_lock(&e->work_mu);
     sender sd = {e, &e->http, &e->gz, &e->buf, &e->buf_cap, &e->jitter,
                  jf_now_mono_ns() + e->cfg.retry_deadline_ns, 1, &e->work_mu};
     send_records(&sd, head, count, &res);
-done:
     count_result(e, &res);
     free_records(head);
     pthread_mutex_unlock(&e->work_mu);
@@ -462,7 +487,7 @@ static void run_python_batch(jf_exporter *e, jf_item *head, size_t count) {
                 /* Exiting while we slept: leave this and the remaining spans (see above). */
                 size_t left = 1;
                 for (jf_item *r = next; r; r = r->next) left++;
-                JF_ADD(e->dropped_shutdown, left);
+                JF_ADD(e->dropped_shutdown, left + native_count);
                 jf_item_free(it);
                 while (next) {
                     jf_item *n2 = next->next;
@@ -998,7 +1023,19 @@ static void Exporter_dealloc(PyObject *op) {
         JF_ADD(e->dropped_shutdown, objs.count);
         Py_CLEAR(e->py_exporter);
         release_records(objs.head);
-        ensure_consumer(e);
+        pthread_mutex_lock(&e->q.mu);
+        int paused = e->q.paused;
+        pthread_mutex_unlock(&e->q.mu);
+        if (paused) {
+            /* Held records would never drain: they are dropped (counted) and the thread exits. */
+            jf_batch rest;
+            jf_exporter_abort(e);
+            jf_queue_drain(&e->q, &rest);
+            JF_ADD(e->dropped_shutdown, rest.count);
+            release_records(rest.head);
+        } else {
+            ensure_consumer(e);
+        }
         jf_exporter_decref(e);
     }
     freefunc tp_free = (freefunc)PyType_GetSlot(tp, Py_tp_free);
@@ -1088,20 +1125,21 @@ static PyObject *Exporter_export(PyObject *op, PyObject *args, PyObject *kwds) {
     send_result res = {0, 0, 0, 0, 0};
     int init_failed = 0;
     Py_BEGIN_ALLOW_THREADS
-    /* sync_mu is only ever taken with the GIL released, so its holder may allocate
-     * (the allocation rule of common.h cannot deadlock on it). */
+    /* sync_mu is only ever taken with the GIL released (nobody holding the GIL waits for
+     * it), so its holder may allocate; sync_work_mu is taken by the fork prepare handler,
+     * so inside it allocation steps out (gated_realloc). */
     pthread_mutex_lock(&e->sync_mu);
-    pthread_mutex_lock(&e->sync_work_mu);
-    if (!e->sync_ready) {
+    if (!e->sync_ready) {  /* before the work gate: it allocates */
         long ct = (long)(e->cfg.connect_timeout_ns / JF_NS_PER_MS);
         if (jf_http_init(&e->sync_http, e->cfg.url, ct, &e->abort_now, &e->sync_work_mu) == 0)
             e->sync_ready = 1;
         else
             init_failed = 1;
     }
+    pthread_mutex_lock(&e->sync_work_mu);
     if (e->sync_ready) {
         sender sd = {e, &e->sync_http, &e->sync_gz, &e->sync_buf, &e->sync_cap, &e->sync_jitter,
-                     jf_now_mono_ns() + (int64_t)(timeout * 1e9), 0, &e->sync_work_mu};
+                     jf_deadline_after(timeout), 0, &e->sync_work_mu};
         send_records(&sd, head, n, &res);
     }
     pthread_mutex_unlock(&e->sync_work_mu);
@@ -1257,7 +1295,7 @@ PyObject *jf_py_encode_request(PyObject *module, PyObject *args) {
         n++;
     }
     cfg.batch_bytes = 1;
-    if (frame(&cfg, head, n, &buf, &cap, &len) < 0) {
+    if (frame(&cfg, NULL, head, n, &buf, &cap, &len) < 0) {
         PyErr_NoMemory();
         goto done;
     }

@@ -189,7 +189,8 @@ int jf_queue_take(jf_queue *q, size_t max_items, size_t max_bytes, int64_t until
         if (q->stopping && !q->count) { rc = JF_TAKE_STOPPED; break; }
         if (now >= until_ns) { rc = JF_TAKE_TIMEOUT; break; }
         int64_t wake = until_ns;
-        if (q->count) wake = JF_MIN(wake, q->first_ns + q->lim.delay_ns);
+        /* While paused nothing is due by time: only resume (which broadcasts) or stop wakes. */
+        if (q->count && !q->paused) wake = JF_MIN(wake, q->first_ns + q->lim.delay_ns);
         q->consumer_waiting = 1;
         if (wake == JF_FOREVER) {
             pthread_cond_wait(&q->ready_cv, &q->mu);

@@ -266,13 +266,26 @@ static PyObject *normalize_scalar(PyObject *v, int allow_none) {
             PyErr_Clear();
             return convert_repr(v);
         }
-        return PyFloat_FromDouble(d);
+        PyObject *f = PyFloat_FromDouble(d);
+        if (!f) {
+            PyErr_Clear();
+            jf_rt.ctr.attrs_dropped++;
+        }
+        return f;
     }
     if (PyLong_Check(v)) {
         int overflow;
         long long x = PyLong_AsLongLongAndOverflow(v, &overflow);
         if (PyErr_Occurred()) PyErr_Clear();
-        else if (!overflow) return PyLong_CheckExact(v) ? Py_NewRef(v) : PyLong_FromLongLong(x);
+        else if (!overflow) {
+            if (PyLong_CheckExact(v)) return Py_NewRef(v);
+            PyObject *i = PyLong_FromLongLong(x);
+            if (!i) {
+                PyErr_Clear();
+                jf_rt.ctr.attrs_dropped++;
+            }
+            return i;
+        }
         /* Beyond int64: keep the exact digits as a string. */
         PyObject *s = PyObject_Str(v);
         if (!s) {
@@ -970,16 +983,18 @@ error:
 
 /* Reads a status argument: int code, an enum with .value, or a Status-like object with
  * .status_code (and .description). */
-static int parse_status(PyObject *status, long *code, PyObject **desc_from_status) {
+static int parse_status(PyObject *status, long *code, PyObject **desc_from_status, int depth) {
     PyObject *c = NULL;
     *desc_from_status = NULL;
     if (PyLong_Check(status)) {
         *code = PyLong_AsLong(status);
-    } else if (PyObject_HasAttrString(status, "status_code")) {
+    } else if (depth < 2 && PyObject_HasAttrString(status, "status_code")) {
+        /* A Status (depth 0) whose status_code is an enum or, at most, one more Status-like
+         * level: an object whose status_code returns itself must not recurse forever. */
         PyObject *inner_desc = NULL;  /* a Status whose status_code is itself Status-like */
         c = PyObject_GetAttrString(status, "status_code");
         if (!c) return -1;
-        int rc = parse_status(c, code, &inner_desc);
+        int rc = parse_status(c, code, &inner_desc, depth + 1);
         Py_DECREF(c);
         if (rc < 0) return -1;
         PyObject *d = PyObject_GetAttrString(status, "description");
@@ -1013,7 +1028,7 @@ static PyObject *Span_set_status(PyObject *op, PyObject *args, PyObject *kwds) {
     PyObject *status, *description = Py_None, *from_status = NULL;
     long code;
     if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|O:set_status", kwlist, &status, &description)) return NULL;
-    if (span_ready(s) < 0 || parse_status(status, &code, &from_status) < 0) return NULL;
+    if (span_ready(s) < 0 || parse_status(status, &code, &from_status, 0) < 0) return NULL;
     if (description == Py_None && from_status) description = from_status;
     /* OTel rules: nothing after end; OK is final; UNSET never overrides; only ERROR keeps
      * a description. */
@@ -1076,7 +1091,9 @@ static PyObject *Span_exit(PyObject *op, PyObject *args) {
             if (!msg) PyErr_Clear();
             Py_CLEAR(s->status_message);
             s->status_code = JF_STATUS_ERROR;
-            s->status_message = msg ? PyUnicode_FromFormat("%U: %U", tn, msg) : Py_NewRef(tn);
+            PyObject *text = msg ? PyUnicode_FromFormat("%U: %U", tn, msg) : Py_NewRef(tn);
+            s->status_message = text ? normalize_str(text) : NULL;  /* bounded, valid UTF-8 */
+            Py_XDECREF(text);
             if (!s->status_message) PyErr_Clear();
             Py_XDECREF(tn);
             Py_XDECREF(msg);

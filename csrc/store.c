@@ -419,7 +419,17 @@ static PyObject *entry_dict(StoreObject *self, PyObject *span, int create) {
     e = jf_store_find(self->core, &key, now, &gone);
     if (!e && create) {
         PyObject *d = PyDict_New();
-        if (d) {
+        /* PyDict_New may run the cyclic GC, whose finalizers may have stored this key. */
+        jf_store_entry *gone2 = NULL;
+        jf_store_entry *again = d ? jf_store_find(self->core, &key, now, &gone2) : NULL;
+        if (gone2) {  /* at most one expired entry, already unlinked */
+            gone2->hnext = gone;
+            gone = gone2;
+        }
+        if (again) {
+            Py_DECREF(d);
+            e = again;
+        } else if (d) {
             jf_store_entry *more = NULL;
             e = jf_store_insert(self->core, &key, d, now, &more);
             if (!e) {

@@ -43,8 +43,11 @@ static int take_gil(jf_worker *w) {
 /* Records str(exc) as the last error. GIL held. */
 static void note_exception(jf_worker *w, PyObject *exc) {
     PyObject *s = exc ? PyObject_Str(exc) : NULL;
+    PyErr_Clear();  /* each step may fail; none may run with an exception pending */
     PyObject *n = exc ? PyObject_GetAttrString((PyObject *)Py_TYPE(exc), "__name__") : NULL;
+    PyErr_Clear();
     const char *msg = s ? PyUnicode_AsUTF8AndSize(s, NULL) : NULL;
+    PyErr_Clear();
     const char *name = n && PyUnicode_Check(n) ? PyUnicode_AsUTF8AndSize(n, NULL) : NULL;
     set_last_error(w, "%s: %s", name ? name : "error", msg ? msg : "?");
     Py_XDECREF(s);
@@ -57,7 +60,10 @@ static void note_exception(jf_worker *w, PyObject *exc) {
  * even on the last attempt, so that it sees (and can log) every final failure. */
 static int64_t classify(jf_worker *w, PyObject *exc, int attempt) {
     if (!w->classifier) return -1;
-    PyObject *d = PyObject_CallFunction(w->classifier, "Oi", exc ? exc : Py_None, attempt);
+    /* Our own reference for the call: the Worker object may drop its own meanwhile. */
+    PyObject *classifier = Py_NewRef(w->classifier);
+    PyObject *d = PyObject_CallFunction(classifier, "Oi", exc ? exc : Py_None, attempt);
+    Py_DECREF(classifier);
     int64_t r = -1;
     if (d && d != Py_None) {
         double s = PyFloat_AsDouble(d);
@@ -92,7 +98,9 @@ static void run_call(jf_worker *w, jf_item *it) {
             JF_INC(w->failed);
             break;
         }
-        int64_t delay = hint > 0 ? hint : jf_backoff_ns(&w->jitter, attempt - 1, w->retry_initial_ns, w->retry_max_ns);
+        /* The classifier's delay (Retry-After) is a minimum; the back-off is the floor. */
+        int64_t delay = jf_backoff_ns(&w->jitter, attempt - 1, w->retry_initial_ns, w->retry_max_ns);
+        if (hint > delay) delay = hint;
         int64_t now = jf_now_mono_ns();
         if (now + delay > give_up_at) {
             JF_INC(w->failed);

@@ -629,3 +629,47 @@ def test_set_headers_while_retrying_uses_the_new_headers(
     first, second = trace_requests(backend)
     assert (first["status"], first["headers"]["X-Project-Id"]) == (503, "old")
     assert (second["status"], second["headers"]["X-Project-Id"]) == (200, "new")
+
+
+def test_retry_after_zero_does_not_storm(backend: Backend, make_exporter: MakeExporter) -> None:
+    """'Retry-After: 0' is a minimum, not a schedule: the back-off still applies."""
+    backend.client.set_faults(status=503, retry_after="0")
+    exporter = make_exporter(retry_initial=0.05, retry_max=0.2, retry_deadline=1.0)
+    emit(exporter, 1)
+    exporter.force_flush(3)
+    assert len(trace_requests(backend)) < 40  # without the floor: thousands per second
+
+
+def test_paused_exporter_does_not_spin(make_exporter: MakeExporter) -> None:
+    import resource
+
+    exporter = make_exporter(paused=True, schedule_delay=0.01)
+    emit(exporter, 5)
+    time.sleep(0.1)  # the oldest span is now older than the schedule delay
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    time.sleep(1.0)
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    assert cpu < 0.2, f"{cpu:.2f}s of CPU while paused and idle"
+
+
+def test_dropping_a_paused_exporter_releases_its_thread() -> None:
+    exporter = _native.Exporter("http://127.0.0.1:9/x", paused=True, schedule_delay=0.01)
+    emit(exporter, 5)
+    before = _native.runtime_info()["exporters"]
+    del exporter
+    gc.collect()
+    deadline = time.monotonic() + 2
+    while _native.runtime_info()["exporters"] >= before and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert _native.runtime_info()["exporters"] == before - 1
+
+
+@pytest.mark.parametrize("timeout", [1e10, float("inf")])
+def test_export_with_a_huge_timeout(
+    timeout: float, backend: Backend, make_exporter: MakeExporter
+) -> None:
+    exporter = make_exporter()
+    span = _native.Span("t")
+    span.end()
+    assert exporter.export([span], timeout=timeout) == ExportResult.SUCCESS

@@ -76,3 +76,26 @@ def test_runtime_counts_fork_generations() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
     assert out.returncode == 0, out.stderr
+
+
+def test_fork_with_tracemalloc_tracing_does_not_deadlock(backend: Backend) -> None:
+    """While tracemalloc traces, allocating takes the GIL: the exporter must never allocate
+    inside the work gate that fork() waits for (with the GIL held)."""
+    code = (
+        "import os, sys, time, tracemalloc\n"
+        "from judgeval_fast import _native\n"
+        f"url = {backend.traces_url!r}\n"
+        "tracemalloc.start()\n"
+        "sys.setswitchinterval(0.5)\n"
+        "for round in range(5):\n"
+        "    e = _native.Exporter(url, schedule_delay=0.0)\n"
+        "    _native.Span('x', exporter=e).end()\n"
+        "    t0 = time.monotonic()\n"
+        "    while time.monotonic() - t0 < 0.05: pass\n"
+        "    pid = os.fork()\n"
+        "    if pid == 0: os._exit(0)\n"
+        "    os.waitpid(pid, 0)\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr

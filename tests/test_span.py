@@ -351,3 +351,27 @@ def test_readable_span_properties() -> None:
     assert span.context == span.get_span_context()
     span.end()
     assert isinstance(span.end_time, int)
+
+
+def test_context_manager_status_is_bounded_and_valid(limits: None) -> None:
+    _native.configure(max_attribute_bytes=1000)
+    with pytest.raises(ValueError):
+        with _native.Span("cm") as big:
+            raise ValueError("x" * 100_000)
+    assert len(big.status.description.encode()) <= 1000  # type: ignore[union-attr]
+    with pytest.raises(ValueError):
+        with _native.Span("cm") as bad:
+            raise ValueError("bad \ud800")
+    assert bad.status.description == "ValueError: bad ?"
+    assert b"bad ?" in bad._encode()
+
+
+def test_self_referential_status_raises_instead_of_recursing() -> None:
+    class Loop:
+        @property
+        def status_code(self) -> Loop:
+            return self
+
+    span = _native.Span("s")
+    with pytest.raises((TypeError, ValueError, AttributeError)):
+        span.set_status(Loop())

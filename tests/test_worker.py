@@ -311,3 +311,20 @@ def test_validation() -> None:
         w.submit(3)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="max_attempts"):
         RetryPolicy(max_attempts=0)
+
+
+def test_worker_dropped_while_its_classifier_runs() -> None:
+    """The worker thread holds its own reference to the classifier during the call (the
+    sanitizer run turns a use-after-free here into a failure)."""
+    lock = threading.Lock()
+    lock.acquire()
+    worker = _native.Worker(classifier=lock.acquire, retry_deadline=5.0)  # (exc, 1): waits 1 s
+    del lock
+
+    def boom() -> None:
+        raise RuntimeError("x")
+
+    worker.submit(boom)
+    time.sleep(0.3)  # the thread is inside lock.acquire(), GIL released
+    del worker
+    time.sleep(1.2)  # acquire times out and the call returns into our code
