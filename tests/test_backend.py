@@ -264,6 +264,11 @@ def test_span_filters(http_conn: Http, client: BackendClient) -> None:
     assert len(client.spans(name="a")) == 3
     assert len(client.spans(trace_id=other_trace.hex())) == 2
     assert len(client.spans(limit=4)) == 4
+    http_conn.request("POST", "/v1/traces", make_request(1, name="a%_x"), PB)
+    # A prefix is matched literally: "%" and "_" are not LIKE wildcards here.
+    assert [s["name"] for s in client.spans(name_prefix="a%")] == ["a%_x"]
+    assert len(client.spans(name_prefix="a")) == 4
+    assert client.spans(name_prefix="a_") == []
 
 
 @pytest.mark.parametrize("encoding", ["gzip", "deflate", "raw-deflate"])

@@ -93,7 +93,7 @@ class BackendClient:
         """Return stored spans.
 
         Args:
-            **filters: Any of limit, name, trace_id, span_id, request_id.
+            **filters: Any of limit, name, name_prefix, trace_id, span_id, request_id.
 
         Returns:
             Span dicts in arrival order.

@@ -431,6 +431,7 @@ class BackendHandler(BaseHTTPRequestHandler):
                 trace_id=_str_param(query, "trace_id"),
                 span_id=_str_param(query, "span_id"),
                 request_id=_int_param(query, "request_id", None),
+                name_prefix=_str_param(query, "name_prefix"),
             )
             return _json(200, spans)
         if path == "/_admin/tags" and method == "GET":
@@ -534,9 +535,10 @@ class BackendHandler(BaseHTTPRequestHandler):
         self._finish(entry, resp)
 
     def _finish(self, entry: dict[str, Any], resp: _Response, close: bool = False) -> None:
-        # Status and span count go into the log before the answer leaves: a client that
-        # reads the log right after its request returned must see them.
-        self.app.log.update(entry, status=resp.status, spans=resp.spans)
+        # Status, span count and t_done go into the log before the answer leaves: a
+        # client that reads the log right after its request returned must see them, and
+        # must never see a t_done later than its own clock when the answer arrived.
+        self.app.log.update(entry, status=resp.status, spans=resp.spans, t_done=time.monotonic())
         try:
             self._send(resp, close=close)
         except OSError:
@@ -545,7 +547,6 @@ class BackendHandler(BaseHTTPRequestHandler):
             raise
         if close:
             self.close_connection = True
-        self.app.log.update(entry, t_done=time.monotonic())
 
     def _apply_fault(self, entry: dict[str, Any], fault: AppliedFault) -> bool:
         """Apply an injected fault.

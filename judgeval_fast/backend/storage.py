@@ -259,6 +259,7 @@ class Storage:
         trace_id: str | None = None,
         span_id: str | None = None,
         request_id: int | None = None,
+        name_prefix: str | None = None,
     ) -> list[dict[str, Any]]:
         """Return stored spans in arrival order, optionally filtered.
 
@@ -268,6 +269,7 @@ class Storage:
             trace_id: Trace id (hex, case-insensitive).
             span_id: Span id (hex, case-insensitive).
             request_id: Request-log id the spans arrived with.
+            name_prefix: Names starting with this (compared exactly, no LIKE patterns).
 
         Returns:
             Span dicts including ``id``, ``request_id`` and ``received_at``.
@@ -277,6 +279,9 @@ class Storage:
         if name is not None:
             where.append("name = ?")
             params.append(name)
+        if name_prefix is not None:
+            where.append("substr(name, 1, ?) = ?")
+            params.extend((len(name_prefix), name_prefix))
         if trace_id is not None:
             where.append("trace_id = ?")
             params.append(trace_id.lower())
