@@ -18,6 +18,7 @@ $(STAMP): $(SOURCES)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	JF_STRICT=1 $(PY) -m pip install -q -e ".[test,bench,dev]"
+	$(PY) -m judgeval_fast.compat  # judgeval.v1 at interpreter start (editable wheels carry no .pth)
 	touch $(STAMP)
 
 # Rebuild the extension in place after a C change. The new .so is renamed over the old

@@ -17,6 +17,7 @@ import sys
 
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
+from setuptools.command.build_py import build_py
 
 VERSION = "0.1.0"
 LIMITED_API = "0x030A0000"  # Python 3.10: the oldest interpreter the abi3 wheel supports
@@ -77,6 +78,24 @@ class BuildExt(build_ext):
         super().build_extensions()
 
 
+PTH = "judgeval_fast-compat.pth"
+
+
+class BuildPy(build_py):
+    """Also put the judgeval.v1 startup hook at the wheel's root (site-packages)."""
+
+    def run(self) -> None:
+        super().run()
+        # Same line as judgeval_fast.compat.pth_line(): the startup source, run in a fresh namespace.
+        with open(os.path.join("judgeval_fast", "compat", "startup.py"), encoding="utf-8") as f:
+            source = f.read()
+        with open(os.path.join(self.build_lib, PTH), "w", encoding="utf-8") as out:
+            out.write(f"import sys; exec({source!r}, {{'__name__': 'judgeval_fast_startup'}})\n")
+
+    def get_outputs(self, include_bytecode: bool = True) -> list[str]:
+        return [*super().get_outputs(include_bytecode), os.path.join(self.build_lib, PTH)]
+
+
 native = Extension(
     "judgeval_fast._native",
     sources=sorted(glob.glob("csrc/*.c")),
@@ -92,6 +111,6 @@ native = Extension(
 setup(
     version=VERSION,
     ext_modules=[native],
-    cmdclass={"build_ext": BuildExt},
+    cmdclass={"build_ext": BuildExt, "build_py": BuildPy},
     options={"bdist_wheel": {"py_limited_api": "cp310"}},
 )

@@ -14,10 +14,12 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from judgeval_fast._native import Event, Span, SpanContext, SpanQueue, Status, Store
+    from judgeval_fast.api import JudgmentAPIError, JudgmentSyncClient
     from judgeval_fast.config import RuntimeConfig, configure
     from judgeval_fast.exporter import Exporter, ExporterConfig, ExportResult, get_exporter
     from judgeval_fast.metrics import health
     from judgeval_fast.span import SpanKind, StatusCode
+    from judgeval_fast.tracer import Judgeval, Tracer, TracerFactory
     from judgeval_fast.worker import ApiWorker, RetryPolicy, get_worker
 
 __all__ = [
@@ -26,6 +28,9 @@ __all__ = [
     "ExportResult",
     "Exporter",
     "ExporterConfig",
+    "Judgeval",
+    "JudgmentAPIError",
+    "JudgmentSyncClient",
     "RetryPolicy",
     "RuntimeConfig",
     "Span",
@@ -35,6 +40,8 @@ __all__ = [
     "Status",
     "StatusCode",
     "Store",
+    "Tracer",
+    "TracerFactory",
     "configure",
     "get_exporter",
     "get_worker",
@@ -60,6 +67,11 @@ _WHERE = {
     "ApiWorker": "judgeval_fast.worker",
     "RetryPolicy": "judgeval_fast.worker",
     "get_worker": "judgeval_fast.worker",
+    "Judgeval": "judgeval_fast.tracer",
+    "Tracer": "judgeval_fast.tracer",
+    "TracerFactory": "judgeval_fast.tracer",
+    "JudgmentAPIError": "judgeval_fast.api",
+    "JudgmentSyncClient": "judgeval_fast.api",
 }
 
 

@@ -130,6 +130,7 @@ def create_exporter(
     scope_name: str = "judgeval",
     scope_version: str = "",
     config: ExporterConfig | None = None,
+    paused: bool = False,
 ) -> Exporter:
     """Create a new native exporter (not shared; see get_exporter).
 
@@ -143,6 +144,7 @@ def create_exporter(
         resource=dict(resource or {}),
         scope_name=scope_name,
         scope_version=scope_version,
+        paused=paused,
         **asdict(cfg),
     )
 

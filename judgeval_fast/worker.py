@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from judgeval_fast._env import env_float, env_int, require_positive
 from judgeval_fast._native import Worker as ApiWorker
 
-__all__ = ["ApiWorker", "RetryPolicy", "get_worker", "retry_after_seconds"]
+__all__ = ["ApiWorker", "RetryPolicy", "get_control_worker", "get_worker", "retry_after_seconds"]
 
 logger = logging.getLogger("judgeval_fast")
 
@@ -143,6 +143,7 @@ class RetryPolicy:
 
 
 _worker: ApiWorker | None = None
+_control: ApiWorker | None = None
 _worker_lock = threading.Lock()
 
 
@@ -156,6 +157,21 @@ def get_worker() -> ApiWorker:
         if _worker is None or _worker.is_shutdown:
             _worker = RetryPolicy().make_worker(env_int("JUDGEVAL_FAST_MAX_PENDING_CALLS", 1000))
         return _worker
+
+
+def get_control_worker() -> ApiWorker:
+    """A second, small worker for the SDK's own calls (project resolution), so that they
+    never queue behind a slow user-facing call (a tag or an evaluation)."""
+    global _control
+    worker = _control
+    if worker is not None and not worker.is_shutdown:
+        return worker
+    with _worker_lock:
+        if _control is None or _control.is_shutdown:
+            _control = RetryPolicy(max_attempts=4, retry_initial=0.2, retry_max=2.0).make_worker(
+                100
+            )
+        return _control
 
 
 def _reset_lock_in_child() -> None:

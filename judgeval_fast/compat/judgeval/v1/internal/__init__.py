@@ -1,0 +1,1 @@
+"""judgeval.v1.internal on judgeval_fast."""

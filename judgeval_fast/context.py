@@ -1,0 +1,121 @@
+"""The current span, and what child spans inherit, in a ContextVar.
+
+A ``Frame`` is pushed for every span made current (by ``observe``, ``span()``,
+``use_span``) and popped when it ends, so async tasks and threads each see their own
+current span. ``Frame.inherited`` holds the attributes that children copy at start
+(customer/session ids, agent ids, the project override): set on a frame, they reach
+the spans started under it and nothing else: unlike upstream's attached-and-never-
+detached contexts, a customer id cannot leak to later, unrelated spans.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Mapping
+from typing import Any
+
+from judgeval_fast._native import Span, SpanContext
+
+__all__ = [
+    "INVALID_SPAN",
+    "INVALID_SPAN_CONTEXT",
+    "Frame",
+    "NonRecordingSpan",
+    "current_frame",
+    "current_span",
+]
+
+
+class Frame:
+    """One current span and what its children inherit."""
+
+    __slots__ = ("inherited", "span")
+
+    def __init__(self, span: Span, inherited: Mapping[str, Any] | None) -> None:
+        self.span = span
+        self.inherited = inherited
+
+    def inherit(self, key: str, value: Any) -> None:
+        """Children started under this frame from now on get key=value."""
+        merged = dict(self.inherited or {})
+        merged[key] = value
+        self.inherited = merged  # copy-on-write: frames of running children keep theirs
+
+
+_current: contextvars.ContextVar[Frame | None] = contextvars.ContextVar(
+    "judgeval_fast_current_span", default=None
+)
+
+# Agent context of agent(): (agent_id, parent_agent_id, class_name, instance_name).
+agent_context: contextvars.ContextVar[tuple[str, str | None, str | None, str | None] | None] = (
+    contextvars.ContextVar("judgeval_fast_agent", default=None)
+)
+
+
+def current_frame() -> Frame | None:
+    return _current.get()
+
+
+def push(frame: Frame) -> contextvars.Token[Frame | None]:
+    return _current.set(frame)
+
+
+def pop(token: contextvars.Token[Frame | None]) -> None:
+    try:
+        _current.reset(token)
+    except ValueError:
+        # The token belongs to another context (a generator resumed elsewhere): the
+        # value set by this frame is dropped instead of restoring a foreign one.
+        _current.set(None)
+
+
+INVALID_SPAN_CONTEXT = SpanContext(0, 0, trace_flags=0)
+
+
+class NonRecordingSpan:
+    """OpenTelemetry's INVALID_SPAN: what "the current span" is when there is none."""
+
+    __slots__ = ()
+
+    def get_span_context(self) -> SpanContext:
+        return INVALID_SPAN_CONTEXT
+
+    @property
+    def context(self) -> SpanContext:
+        return INVALID_SPAN_CONTEXT
+
+    def is_recording(self) -> bool:
+        return False
+
+    def set_attribute(self, key: object, value: object) -> None:
+        pass
+
+    def set_attributes(self, attributes: object) -> None:
+        pass
+
+    def add_event(self, name: object, attributes: object = None, timestamp: object = None) -> None:
+        pass
+
+    def record_exception(self, exception: BaseException, *args: object, **kwargs: object) -> None:
+        pass
+
+    def set_status(self, status: object, description: object = None) -> None:
+        pass
+
+    def update_name(self, name: object) -> None:
+        pass
+
+    def end(self, end_time: object = None) -> None:
+        pass
+
+    def __repr__(self) -> str:
+        return "NonRecordingSpan()"
+
+
+INVALID_SPAN = NonRecordingSpan()
+
+
+def current_span() -> Span | NonRecordingSpan:
+    """The current span, or INVALID_SPAN (never None)."""
+    frame = _current.get()
+    return frame.span if frame is not None else INVALID_SPAN

@@ -1,0 +1,362 @@
+"""``@tracer.observe``: spans around sync, async, generator and async-generator functions.
+
+The user's function is called exactly as it would be undecorated: its exceptions are
+recorded once on the span and re-raised untouched, its return value is returned
+untouched, and nothing the SDK does (serialising inputs or outputs, starting or ending
+the span) can raise into it: every SDK step goes through ``TraceOps`` methods that
+catch and count their own failures.
+
+Fixes of upstream behaviour (spec section 6): inputs are bound with the real signature
+(positional-only and keyword-only parameters are recorded under their names); a
+coroutine's error is recorded once, not twice; a BaseException (KeyboardInterrupt,
+CancelledError, GeneratorExit) still ends the span; a generator span ends on
+exhaustion, error, close() or garbage collection.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import AsyncGenerator, Callable, Generator
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from judgeval_fast.context import Frame
+from judgeval_fast.keys import OUTPUT, SPAN_KIND
+
+if TYPE_CHECKING:
+    from judgeval_fast._native import Span
+    from judgeval_fast.tracer import TraceOps
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+InputCapture = Callable[[tuple[Any, ...], dict[str, Any]], dict[str, Any]]
+
+
+def input_capture(func: Callable[..., Any]) -> InputCapture:
+    """A function mapping (args, kwargs) to {parameter name: value} for func's signature."""
+    try:
+        sig = inspect.signature(func)
+    except (TypeError, ValueError):
+        return lambda args, kwargs: {"args": args, "kwargs": kwargs} if args or kwargs else {}
+
+    def capture(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return dict(sig.bind_partial(*args, **kwargs).arguments)
+        except TypeError:  # the call itself is wrong; the function will raise, we still record
+            return {"args": args, "kwargs": kwargs}
+
+    return capture
+
+
+def make_observed(
+    ops: TraceOps,
+    func: Callable[..., Any],
+    span_type: str | None,
+    span_name: str | None,
+    record_input: bool,
+    record_output: bool,
+    disable_generator_yield_span: bool,
+) -> Callable[..., Any]:
+    """The wrapper of func for its kind of callable."""
+    name = span_name or getattr(func, "__name__", None) or type(func).__name__
+    capture = input_capture(func) if record_input else None
+    items = record_output and not disable_generator_yield_span
+    if inspect.isasyncgenfunction(func):
+        wrapper = _async_generator(ops, func, name, span_type, capture, record_output, items)
+    elif inspect.iscoroutinefunction(func):
+        wrapper = _coroutine(ops, func, name, span_type, capture, record_output)
+    elif inspect.isgeneratorfunction(func):
+        wrapper = _generator(ops, func, name, span_type, capture, record_output, items)
+    else:
+        wrapper = _sync(ops, func, name, span_type, capture, record_output)
+    try:
+        functools.update_wrapper(wrapper, func)
+    except Exception:  # callables without the usual attributes (partials, C functions)
+        pass
+    return wrapper
+
+
+def _sync(
+    ops: TraceOps,
+    func: Callable[..., Any],
+    name: str,
+    span_type: str | None,
+    capture: InputCapture | None,
+    record_output: bool,
+) -> Callable[..., Any]:
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        started = ops.begin(name, span_type)
+        if started is None:
+            return func(*args, **kwargs)
+        span, _frame, token = started
+        if capture is not None:
+            ops.record_input(span, capture, args, kwargs)
+        try:
+            result = func(*args, **kwargs)
+        except Exception as exc:
+            ops.fail(span, exc)
+            ops.finish(span, token)
+            raise
+        except BaseException as exc:
+            ops.cancel(span, exc)
+            ops.finish(span, token)
+            raise
+        if record_output:
+            ops.record_output(span, result)
+        ops.finish(span, token)
+        return result
+
+    return wrapper
+
+
+def _coroutine(
+    ops: TraceOps,
+    func: Callable[..., Any],
+    name: str,
+    span_type: str | None,
+    capture: InputCapture | None,
+    record_output: bool,
+) -> Callable[..., Any]:
+    async def wrapper(*args: Any, **kwargs: Any) -> Any:
+        started = ops.begin(name, span_type)
+        if started is None:
+            return await func(*args, **kwargs)
+        span, _frame, token = started
+        if capture is not None:
+            ops.record_input(span, capture, args, kwargs)
+        try:
+            result = await func(*args, **kwargs)
+        except Exception as exc:
+            ops.fail(span, exc)
+            ops.finish(span, token)
+            raise
+        except BaseException as exc:  # CancelledError: the span ends, without an error
+            ops.cancel(span, exc)
+            ops.finish(span, token)
+            raise
+        if record_output:
+            ops.record_output(span, result)
+        ops.finish(span, token)
+        return result
+
+    return wrapper
+
+
+def _generator(
+    ops: TraceOps,
+    func: Callable[..., Any],
+    name: str,
+    span_type: str | None,
+    capture: InputCapture | None,
+    record_output: bool,
+    items: bool,
+) -> Callable[..., Any]:
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        started = ops.begin(name, span_type)
+        if started is None:
+            return func(*args, **kwargs)
+        span, frame, token = started
+        if capture is not None:
+            ops.record_input(span, capture, args, kwargs)
+        try:
+            gen = func(*args, **kwargs)
+        except Exception as exc:
+            ops.fail(span, exc)
+            ops.finish(span, token)
+            raise
+        # The span stays open for the generator's life, current only during its steps.
+        ops.leave(token)
+        if record_output:
+            ops.set_raw(span, OUTPUT, "<generator>")
+        return TracedGenerator(gen, ops, span, frame, name, items)
+
+    return wrapper
+
+
+def _async_generator(
+    ops: TraceOps,
+    func: Callable[..., Any],
+    name: str,
+    span_type: str | None,
+    capture: InputCapture | None,
+    record_output: bool,
+    items: bool,
+) -> Callable[..., Any]:
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        started = ops.begin(name, span_type)
+        if started is None:
+            return func(*args, **kwargs)
+        span, frame, token = started
+        if capture is not None:
+            ops.record_input(span, capture, args, kwargs)
+        try:
+            agen = func(*args, **kwargs)
+        except Exception as exc:
+            ops.fail(span, exc)
+            ops.finish(span, token)
+            raise
+        ops.leave(token)
+        if record_output:
+            ops.set_raw(span, OUTPUT, "<async_generator>")
+        return TracedAsyncGenerator(agen, ops, span, frame, name, items)
+
+    return wrapper
+
+
+class TracedGenerator:
+    """A generator whose span covers its whole life; each item may get a child span."""
+
+    __slots__ = ("__weakref__", "_done", "_frame", "_gen", "_items", "_name", "_ops", "_span")
+
+    def __init__(
+        self,
+        gen: Generator[Any, Any, Any],
+        ops: TraceOps,
+        span: Span,
+        frame: Frame,
+        name: str,
+        items: bool,
+    ) -> None:
+        self._gen = gen
+        self._ops = ops
+        self._span = span
+        self._frame = frame
+        self._name = name
+        self._items = items
+        self._done = False
+
+    def __iter__(self) -> TracedGenerator:
+        return self
+
+    def __next__(self) -> Any:
+        return self._step(self._gen.__next__, ())
+
+    def send(self, value: Any) -> Any:
+        return self._step(self._gen.send, (value,))
+
+    def throw(self, *args: Any) -> Any:
+        return self._step(self._gen.throw, args)
+
+    def close(self) -> None:
+        try:
+            self._gen.close()
+        finally:
+            self._end()
+
+    def _step(self, step: Callable[..., Any], args: tuple[Any, ...]) -> Any:
+        if self._done:
+            return step(*args)
+        token = self._ops.enter(self._frame)
+        try:
+            item = step(*args)
+        except StopIteration:
+            self._ops.leave(token)
+            self._end()
+            raise
+        except Exception as exc:
+            self._ops.leave(token)
+            self._ops.fail(self._span, exc)
+            self._end()
+            raise
+        except BaseException as exc:
+            self._ops.leave(token)
+            self._ops.cancel(self._span, exc)
+            self._end()
+            raise
+        self._ops.leave(token)
+        if self._items:
+            self._ops.item_span(self._frame, self._name, item)
+        return item
+
+    def _end(self) -> None:
+        if not self._done:
+            self._done = True
+            self._ops.set_raw(self._span, SPAN_KIND, "generator")
+            self._ops.end(self._span)
+
+    def __del__(self) -> None:
+        # Never ended by exhaustion or close(): end it when it is collected.
+        if not self._done:
+            self._end()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._gen, name)  # gi_frame, gi_running, ... of the real generator
+
+
+class TracedAsyncGenerator:
+    """The async counterpart of TracedGenerator."""
+
+    __slots__ = ("__weakref__", "_agen", "_done", "_frame", "_items", "_name", "_ops", "_span")
+
+    def __init__(
+        self,
+        agen: AsyncGenerator[Any, Any],
+        ops: TraceOps,
+        span: Span,
+        frame: Frame,
+        name: str,
+        items: bool,
+    ) -> None:
+        self._agen = agen
+        self._ops = ops
+        self._span = span
+        self._frame = frame
+        self._name = name
+        self._items = items
+        self._done = False
+
+    def __aiter__(self) -> TracedAsyncGenerator:
+        return self
+
+    async def __anext__(self) -> Any:
+        return await self._step(self._agen.__anext__, ())
+
+    async def asend(self, value: Any) -> Any:
+        return await self._step(self._agen.asend, (value,))
+
+    async def athrow(self, *args: Any) -> Any:
+        return await self._step(self._agen.athrow, args)
+
+    async def aclose(self) -> None:
+        try:
+            await self._agen.aclose()
+        finally:
+            self._end()
+
+    async def _step(self, step: Callable[..., Any], args: tuple[Any, ...]) -> Any:
+        if self._done:
+            return await step(*args)
+        token = self._ops.enter(self._frame)
+        try:
+            item = await step(*args)
+        except StopAsyncIteration:
+            self._ops.leave(token)
+            self._end()
+            raise
+        except Exception as exc:
+            self._ops.leave(token)
+            self._ops.fail(self._span, exc)
+            self._end()
+            raise
+        except BaseException as exc:
+            self._ops.leave(token)
+            self._ops.cancel(self._span, exc)
+            self._end()
+            raise
+        self._ops.leave(token)
+        if self._items:
+            self._ops.item_span(self._frame, self._name, item)
+        return item
+
+    def _end(self) -> None:
+        if not self._done:
+            self._done = True
+            self._ops.set_raw(self._span, SPAN_KIND, "generator")
+            self._ops.end(self._span)
+
+    def __del__(self) -> None:
+        if not self._done:
+            self._end()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._agen, name)

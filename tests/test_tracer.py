@@ -1,0 +1,777 @@
+"""The judgeval v1 Tracer surface, end to end against the local backend.
+
+Every span checked here went through the native pipeline and was decoded by the backend
+with the official opentelemetry-proto classes, so each test is also a wire check.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import threading
+import time
+import uuid
+import weakref
+from collections.abc import Iterator
+from typing import Any
+from unittest.mock import patch
+
+import orjson
+import pytest
+
+from judgeval_fast import _native
+from judgeval_fast.api import JudgmentAPIError
+from judgeval_fast.pytest_plugin import API_KEY, ORG_ID, JudgmentBackend
+from judgeval_fast.tracer import Tracer
+
+pytestmark = pytest.mark.native
+
+
+@pytest.fixture
+def uid() -> str:
+    """A prefix that makes this test's span names unique in the session's backend."""
+    return uuid.uuid4().hex[:8]
+
+
+def spans_named(
+    backend: JudgmentBackend, prefix: str, count: int, timeout: float = 10.0
+) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + timeout
+    while True:
+        found = backend.spans(name_prefix=prefix)
+        if len(found) >= count or time.monotonic() > deadline:
+            return sorted(found, key=lambda s: s["start_time_unix_nano"])
+        time.sleep(0.02)
+
+
+def by_name(spans: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {s["name"]: s for s in spans}
+
+
+# -- observe ---------------------------------------------------------------------------------
+
+
+def test_observe_records_inputs_outputs_and_nesting(
+    tracer: Tracer, judgment_backend: JudgmentBackend, uid: str
+) -> None:
+    @tracer.observe(span_type="tool", span_name=f"{uid}-inner")
+    def inner(x: int, y: int = 2) -> dict[str, int]:
+        return {"sum": x + y}
+
+    @tracer.observe(span_name=f"{uid}-outer")
+    def outer(a: str) -> str:
+        inner(3, y=4)
+        return a.upper()
+
+    assert outer("hi") == "HI"
+    assert tracer.force_flush(10_000)
+    spans = by_name(spans_named(judgment_backend, uid, 2))
+    o, i = spans[f"{uid}-outer"], spans[f"{uid}-inner"]
+    assert i["parent_span_id"] == o["span_id"] and i["trace_id"] == o["trace_id"]
+    assert o["parent_span_id"] == ""
+    assert orjson.loads(o["attributes"]["judgment.input"]) == {"a": "hi"}
+    assert o["attributes"]["judgment.output"] == "HI"
+    assert o["attributes"]["judgment.span_kind"] == "span"
+    assert orjson.loads(i["attributes"]["judgment.input"]) == {"x": 3, "y": 4}
+    assert orjson.loads(i["attributes"]["judgment.output"]) == {"sum": 7}
+    assert i["attributes"]["judgment.span_kind"] == "tool"
+    assert o["resource_attributes"]["service.name"] == tracer.project_name
+    assert o["scope_name"] == "judgeval"
+
+
+def test_positional_only_and_keyword_only_inputs(
+    tracer: Tracer, judgment_backend: JudgmentBackend, uid: str
+) -> None:
+    """Upstream recorded {"b": 10} for f(a, /, b, *, c) called as (10, 20, c=30)."""
+
+    @tracer.observe(span_name=f"{uid}-f")
+    def f(a: int, /, b: int, *args: int, c: int, **kwargs: int) -> None:
+        return None
+
+    f(10, 20, 21, c=30, d=40)
+    tracer.force_flush(10_000)
+    (span,) = spans_named(judgment_backend, uid, 1)
+    assert orjson.loads(span["attributes"]["judgment.input"]) == {
+        "a": 10,
+        "b": 20,
+        "args": [21],
+        "c": 30,
+        "kwargs": {"d": 40},
+    }
+    assert span["attributes"]["judgment.output"] == "null"
+
+
+def test_record_flags_and_unserialisable_values(
+    tracer: Tracer, judgment_backend: JudgmentBackend, uid: str
+) -> None:
+    @tracer.observe(span_name=f"{uid}-quiet", record_input=False, record_output=False)
+    def quiet(x: object) -> object:
+        return x
+
+    lock = threading.Lock()
+
+    @tracer.observe(span_name=f"{uid}-odd")
+    def odd(x: object) -> object:
+        return x
+
+    assert quiet(1) == 1
+    assert odd(lock) is lock
+    tracer.force_flush(10_000)
+    spans = by_name(spans_named(judgment_backend, uid, 2))
+    assert "judgment.input" not in spans[f"{uid}-quiet"]["attributes"]
+    assert "judgment.output" not in spans[f"{uid}-quiet"]["attributes"]
+    assert "lock" in spans[f"{uid}-odd"]["attributes"]["judgment.output"]
+
+
+def test_failing_serializer_never_reaches_the_caller(
+    judgment_backend: JudgmentBackend, monkeypatch: pytest.MonkeyPatch, uid: str
+) -> None:
+    def broken(value: object) -> str:
+        raise RuntimeError("serializer bug")
+
+    _env(monkeypatch, judgment_backend)
+    t = Tracer(project_name="serializer-test", serializer=broken)
+    calls = []
+
+    @t.observe(span_name=f"{uid}-f")
+    def f(x: list[int]) -> list[int]:
+        calls.append(x)
+        return x
+
+    assert f([1, 2]) == [1, 2] and calls == [[1, 2]]  # upstream never called f
+    t.force_flush(10_000)
+    (span,) = spans_named(judgment_backend, uid, 1)
+    assert span["attributes"]["judgment.output"] == "[1, 2]"  # the repr() fallback
+    t.shutdown(2000)
+
+
+def test_errors_are_recorded_once_and_reraised(
+    tracer: Tracer, judgment_backend: JudgmentBackend, uid: str
+) -> None:
+    @tracer.observe(span_name=f"{uid}-sync")
+    def sync() -> None:
+        raise ValueError("sync failure")
+
+    @tracer.observe(span_name=f"{uid}-async")
+    async def coro() -> None:
+        raise KeyError("async failure")
+
+    with pytest.raises(ValueError, match="sync failure"):
+        sync()
+    with pytest.raises(KeyError):
+        asyncio.run(coro())
+    tracer.force_flush(10_000)
+    spans = by_name(spans_named(judgment_backend, uid, 2))
+    for name, message in ((f"{uid}-sync", "sync failure"), (f"{uid}-async", "'async failure'")):
+        span = spans[name]
+        assert span["status_code"] == 2 and span["status_message"] == message
+        assert [e["name"] for e in span["events"]] == ["exception"]  # once, not twice
+
+
+def test_base_exceptions_still_end_the_span(
+    tracer: Tracer, judgment_backend: JudgmentBackend, uid: str
+) -> None:
+    @tracer.observe(span_name=f"{uid}-interrupted")
+    def interrupted() -> None:
+        raise KeyboardInterrupt
+
+    @tracer.observe(span_name=f"{uid}-cancelled")
+    async def cancelled() -> None:
+        raise asyncio.CancelledError
+
+    with pytest.raises(KeyboardInterrupt):
+        interrupted()
+    with pytest.raises(asyncio.CancelledError):
+        asyncio.run(cancelled())
+    tracer.force_flush(10_000)
+    spans = by_name(spans_named(judgment_backend, uid, 2))
+    for span in spans.values():  # upstream never ended (so never exported) these
+        assert span["status_code"] == 0
+        assert span["events"][0]["attributes"]["exception.escaped"] == "True"
+
+
+def test_async_nesting_across_tasks(
+    tracer: Tracer, judgment_backend: JudgmentBackend, uid: str
+) -> None:
+    @tracer.observe(span_name=f"{uid}-leaf")
+    async def leaf(i: int) -> int:
+        await asyncio.sleep(0.001)
+        return i
+
+    @tracer.observe(span_name=f"{uid}-root")
+    async def root() -> list[int]:
+        return list(await asyncio.gather(*(leaf(i) for i in range(3))))
+
+    assert asyncio.run(root()) == [0, 1, 2]
+    tracer.force_flush(10_000)
+    spans = spans_named(judgment_backend, uid, 4)
+    root_span = next(s for s in spans if s["name"] == f"{uid}-root")
+    leaves = [s for s in spans if s["name"] == f"{uid}-leaf"]
+    assert len(leaves) == 3 and all(s["parent_span_id"] == root_span["span_id"] for s in leaves)
+
+
+def test_generator_spans(tracer: Tracer, judgment_backend: JudgmentBackend, uid: str) -> None:
+    @tracer.observe(span_name=f"{uid}-gen")
+    def gen(n: int) -> Iterator[int]:
+        yield from range(n)
+
+    @tracer.observe(span_name=f"{uid}-bad")
+    def bad() -> Iterator[int]:
+        yield 1
+        yield 2
+        raise RuntimeError("mid-stream")
+
+    @tracer.observe(span_name=f"{uid}-plain", disable_generator_yield_span=True)
+    def plain() -> Iterator[int]:
+        yield 1
+
+    assert list(gen(3)) == [0, 1, 2]
+    with pytest.raises(RuntimeError):
+        list(bad())
+    assert list(plain()) == [1]
+    tracer.force_flush(10_000)
+    spans = spans_named(judgment_backend, uid, 4 + 3 + 1)
+    gen_span = next(
+        s
+        for s in spans
+        if s["name"] == f"{uid}-gen" and s["attributes"]["judgment.span_kind"] == "generator"
+    )
+    items = [s for s in spans if s["parent_span_id"] == gen_span["span_id"]]
+    assert [s["attributes"]["judgment.output"] for s in items] == [0, 1, 2]
+    assert {s["attributes"]["judgment.span_kind"] for s in items} == {"generator_item"}
+    assert gen_span["attributes"]["judgment.output"] == "<generator>"
+    bad_span = next(s for s in spans if s["name"] == f"{uid}-bad" and s["parent_span_id"] == "")
+    assert bad_span["status_code"] == 2
+    assert len([s for s in spans if s["parent_span_id"] == bad_span["span_id"]]) == 2
+    assert len([s for s in spans if s["name"] == f"{uid}-plain"]) == 1
+
+
+def test_abandoned_generator_span_ends_when_collected(
+    tracer: Tracer, judgment_backend: JudgmentBackend, uid: str
+) -> None:
+    @tracer.observe(span_name=f"{uid}-gen", record_output=False)
+    def gen() -> Iterator[int]:
+        yield 1
+        yield 2
+
+    g = gen()
+    next(g)
+    del g
+    gc.collect()
+    tracer.force_flush(10_000)
+    assert len(spans_named(judgment_backend, uid, 1)) == 1
+
+
+def test_async_generator_spans(tracer: Tracer, judgment_backend: JudgmentBackend, uid: str) -> None:
+    @tracer.observe(span_name=f"{uid}-agen")
+    async def agen(n: int) -> Any:
+        for i in range(n):
+            yield i
+
+    async def consume() -> list[int]:
+        return [i async for i in agen(2)]
+
+    assert asyncio.run(consume()) == [0, 1]
+    tracer.force_flush(10_000)
+    spans = spans_named(judgment_backend, uid, 3)
+    parent = next(s for s in spans if s["parent_span_id"] == "")
+    assert parent["attributes"]["judgment.output"] == "<async_generator>"
+    assert parent["attributes"]["judgment.span_kind"] == "generator"
+    assert sorted(s["attributes"]["judgment.output"] for s in spans if s is not parent) == [0, 1]
+
+
+# -- spans and attributes --------------------------------------------------------------------
+
+
+def test_span_context_manager_and_attributes(
+    tracer: Tracer, judgment_backend: JudgmentBackend, uid: str
+) -> None:
+    with tracer.span(f"{uid}-s") as span:
+        tracer.set_attribute("plain", "text")
+        tracer.set_attribute("number", 3)
+        tracer.set_attribute("structured", {"a": [1, 2]})
+        tracer.set_attribute("", "ignored")
+        tracer.set_attribute("none", None)
+        tracer.set_attributes({"x": 1.5, "y": True})
+        tracer.set_input({"q": 1})
+        tracer.set_output("answer")
+        tracer.set_llm_span()
+        assert tracer.get_current_span() is span
+    assert not span.is_recording()
+    tracer.force_flush(10_000)
+    (s,) = spans_named(judgment_backend, uid, 1)
+    a = s["attributes"]
+    assert (a["plain"], a["number"], a["x"], a["y"]) == ("text", 3, 1.5, True)
+    assert orjson.loads(a["structured"]) == {"a": [1, 2]}
+    assert "none" not in a and "" not in a
+    assert orjson.loads(a["judgment.input"]) == {"q": 1} and a["judgment.output"] == "answer"
+    assert a["judgment.span_kind"] == "llm"
+
+
+def test_setters_outside_a_span_do_nothing(tracer: Tracer) -> None:
+    tracer.set_attribute("k", "v")
+    tracer.set_customer_id("c")
+    tracer.tag(["t"])
+    tracer.async_evaluate(input="i", output="o", scorers=[])
+    assert tracer.get_current_span().is_recording() is False
+
+
+def test_recorded_output_overrides_set_output(
+    tracer: Tracer, judgment_backend: JudgmentBackend, uid: str
+) -> None:
+    @tracer.observe(span_name=f"{uid}-f")
+    def f() -> str:
+        tracer.set_output("intermediate")
+        return "final"
+
+    f()
+    tracer.force_flush(10_000)
+    assert spans_named(judgment_backend, uid, 1)[0]["attributes"]["judgment.output"] == "final"
+
+
+def test_customer_and_session_ids_stay_in_their_subtree(
+    tracer: Tracer, judgment_backend: JudgmentBackend, uid: str
+) -> None:
+    with tracer.span(f"{uid}-root"):
+        with tracer.span(f"{uid}-before"):
+            pass
+        tracer.set_customer_id("cust-1")
+        tracer.set_session_id("sess-1")
+        with tracer.span(f"{uid}-child"):
+            with tracer.span(f"{uid}-grandchild"):
+                pass
+    with tracer.span(f"{uid}-later"):  # upstream stamped the id on every later span
+        pass
+    tracer.force_flush(10_000)
+    spans = by_name(spans_named(judgment_backend, uid, 5))
+    for name in ("root", "child", "grandchild"):
+        attrs = spans[f"{uid}-{name}"]["attributes"]
+        assert (
+            attrs["judgment.customer_id"] == "cust-1" and attrs["judgment.session_id"] == "sess-1"
+        )
+    for name in ("before", "later"):
+        assert "judgment.customer_id" not in spans[f"{uid}-{name}"]["attributes"]
+
+
+def test_start_span_and_use_span(
+    tracer: Tracer, judgment_backend: JudgmentBackend, uid: str
+) -> None:
+    detached = tracer.start_span(f"{uid}-detached")
+    assert tracer.get_current_span() is not detached
+    with tracer.use_span(detached, end_on_exit=True):
+        with tracer.span(f"{uid}-inside"):
+            pass
+    low = tracer._tracer.start_span(f"{uid}-otel-style", attributes={"k": 1})
+    low.end()
+    with tracer.get_tracer().start_as_current_span(f"{uid}-current") as cur:
+        assert tracer.get_current_span() is cur
+    tracer.force_flush(10_000)
+    spans = by_name(spans_named(judgment_backend, uid, 4))
+    assert spans[f"{uid}-inside"]["parent_span_id"] == spans[f"{uid}-detached"]["span_id"]
+    assert spans[f"{uid}-otel-style"]["attributes"]["k"] == 1
+
+
+def test_agent_context(tracer: Tracer, judgment_backend: JudgmentBackend, uid: str) -> None:
+    class Planner:
+        name = "planner-7"
+
+        @tracer.agent(identifier="name")
+        def run(self) -> None:
+            with tracer.span(f"{uid}-step"):
+                pass
+
+    Planner().run()
+    tracer.force_flush(10_000)
+    (step,) = spans_named(judgment_backend, uid, 1)
+    a = step["attributes"]
+    assert (
+        a["judgment.agent_class_name"] == "Planner"
+        and a["judgment.agent_instance_name"] == "planner-7"
+    )
+    assert a["judgment.is_agent_entry_point"] is True and len(a["judgment.agent_id"]) == 36
+
+
+def test_isolated_tracer_has_its_own_context(
+    tracer: Tracer, judgment_backend: JudgmentBackend, monkeypatch: pytest.MonkeyPatch, uid: str
+) -> None:
+    _env(monkeypatch, judgment_backend)
+    isolated = Tracer(project_name="isolated-test", isolated=True)
+    with tracer.span(f"{uid}-global"):
+        with isolated.span(f"{uid}-isolated"):
+            pass
+    tracer.force_flush(10_000)
+    isolated.force_flush(10_000)
+    spans = by_name(spans_named(judgment_backend, uid, 2))
+    assert spans[f"{uid}-isolated"]["parent_span_id"] == ""
+    isolated.shutdown(2000)
+
+
+# -- API calls: queued on the worker -----------------------------------------------------------
+
+
+def test_tag_goes_through_the_worker(
+    tracer: Tracer, judgment_backend: JudgmentBackend, uid: str
+) -> None:
+    with tracer.span(f"{uid}-tagged") as span:
+        t0 = time.perf_counter()
+        tracer.tag([f"{uid}-a", f"{uid}-b"])
+        tracer.tag(f"{uid}-c")
+        assert time.perf_counter() - t0 < 0.01
+        trace_hex = span.get_span_context().trace_id_hex
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        tags = [t for t in judgment_backend.tags() if t["tag"].startswith(uid)]
+        if len(tags) == 3:
+            break
+        time.sleep(0.02)
+    assert sorted(t["tag"] for t in tags) == [f"{uid}-a", f"{uid}-b", f"{uid}-c"]
+    assert {t["trace_id"] for t in tags} == {trace_hex}
+    assert {t["project_name"] for t in tags} == {tracer.project_name}
+
+
+def test_async_evaluate_both_forms(
+    tracer: Tracer, judgment_backend: JudgmentBackend, uid: str
+) -> None:
+    class Scorer:
+        def get_scorer_config(self) -> dict[str, Any]:
+            return {"score_type": "answer_relevancy", "threshold": 0.5, "name": uid}
+
+    with tracer.span(f"{uid}-evaluated") as span:
+        tracer.async_evaluate(Scorer(), {"input": "q", "actual_output": "a"})
+        tracer.async_evaluate(input={"prompt": "p"}, output={"response": "r"}, scorers=[Scorer()])
+        span_hex = span.get_span_context().span_id_hex
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        evals = [e for e in judgment_backend.evaluations() if uid in orjson.dumps(e).decode()]
+        if len(evals) == 2:
+            break
+        time.sleep(0.02)
+    assert len(evals) == 2
+    body = orjson.dumps(evals).decode()
+    assert (
+        f"async_evaluate_{span_hex}" in body
+        and '"prompt":"p"' in body
+        and '"actual_output":"a"' in body
+    )
+
+
+def test_evaluation_off_means_no_call(
+    judgment_backend: JudgmentBackend, monkeypatch: pytest.MonkeyPatch, uid: str
+) -> None:
+    _env(monkeypatch, judgment_backend)
+    t = Tracer(project_name="no-eval", enable_evaluation=False)
+    with patch.object(t.api_client, "add_to_run_eval_queue_examples") as call:
+        with t.span(f"{uid}-s"):
+            t.async_evaluate(input="i", output="o", scorers=["faithfulness"])
+            t.async_trace_evaluate("faithfulness")
+        from judgeval_fast.worker import get_worker
+
+        get_worker().flush(5)
+    assert call.call_count == 0
+    t.shutdown(2000)
+
+
+def test_async_trace_evaluate_marks_the_span(
+    tracer: Tracer, judgment_backend: JudgmentBackend, uid: str
+) -> None:
+    with tracer.span(f"{uid}-root"):
+        tracer.async_trace_evaluate({"score_type": "faithfulness", "name": "f"})
+    tracer.force_flush(10_000)
+    (span,) = spans_named(judgment_backend, uid, 1)
+    run = orjson.loads(span["attributes"]["judgment.pending_trace_eval"])
+    assert run["trace_and_span_ids"] == [[span["trace_id"], span["span_id"]]]
+    assert run["judgment_scorers"] == [{"score_type": "faithfulness", "name": "f"}]
+
+
+def test_api_error_signatures() -> None:
+    a = JudgmentAPIError(429, "slow down", None)
+    b = JudgmentAPIError(status_code=429, message="Rate limit exceeded")
+    assert (a.status_code, a.detail, str(a)) == (429, "slow down", "429: slow down")
+    assert (b.status_code, b.detail, str(b)) == (
+        429,
+        "Rate limit exceeded",
+        "429: Rate limit exceeded",
+    )
+
+
+# -- no network I/O on the caller's thread -----------------------------------------------------
+
+
+def test_construction_and_spans_never_wait_for_the_api(
+    judgment_backend: JudgmentBackend, monkeypatch: pytest.MonkeyPatch, uid: str
+) -> None:
+    """The project id is resolved on a worker: a black-holed API cannot stall the caller."""
+    _env(monkeypatch, judgment_backend)
+    project = f"unresolved-{uid}"
+    judgment_backend.set_faults(blackhole=True, paths=["/projects/resolve/"])
+    try:
+        t0 = time.perf_counter()
+        t = Tracer(project_name=project)
+        with t.span(f"{uid}-held"):
+            pass
+        assert time.perf_counter() - t0 < 0.05
+        assert t.force_flush(300) is False  # held until the project id is known
+        assert t.get_health_metrics()["project_resolved"] is False
+    finally:
+        judgment_backend.clear_faults()
+    assert t.force_flush(15_000) is True  # the resolution is retried and the spans go
+    (span,) = spans_named(judgment_backend, uid, 1)
+    projects = {
+        p["project_name"]: p["project_id"]
+        for p in judgment_backend.client.request("GET", "/_admin/projects")
+    }
+    assert span["project_id"] == projects[project]  # the X-Project-Id the exporter sent
+    t.shutdown(2000)
+
+
+def test_export_headers_and_auth(
+    tracer: Tracer, judgment_backend: JudgmentBackend, uid: str
+) -> None:
+    with tracer.span(f"{uid}-h"):
+        pass
+    tracer.force_flush(10_000)
+    spans_named(judgment_backend, uid, 1)
+    req = next(
+        r
+        for r in reversed(judgment_backend.requests())
+        if r["path"] == "/otel/v1/traces" and r["status"] == 200
+    )
+    assert req["headers"]["Authorization"] == f"Bearer {API_KEY}"
+    assert req["headers"]["X-Organization-Id"] == ORG_ID
+    assert req["headers"]["X-Project-Id"] and req["headers"]["User-Agent"].startswith(
+        "judgeval-fast/"
+    )
+
+
+def test_without_credentials_monitoring_is_off(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.delenv("JUDGMENT_API_KEY", raising=False)
+    monkeypatch.delenv("JUDGMENT_ORG_ID", raising=False)
+    t = Tracer(project_name="no-creds")
+
+    def f() -> int:
+        return 1
+
+    assert t.observe(f) is f and "monitoring is off" in caplog.text
+    with t.span("nothing") as span:
+        assert not span.is_recording()
+
+
+# -- lifecycle ---------------------------------------------------------------------------------
+
+
+def test_flush_and_shutdown_are_bounded_with_a_black_hole(
+    judgment_backend: JudgmentBackend, monkeypatch: pytest.MonkeyPatch, uid: str
+) -> None:
+    _env(monkeypatch, judgment_backend)
+    t = Tracer(project_name="bounded")
+    with t.span(f"{uid}-warm"):
+        pass
+    assert t.force_flush(10_000)
+    judgment_backend.set_faults(blackhole=True, paths=["/otel/v1/traces"])
+    try:
+        for _ in range(100):
+            with t.span(f"{uid}-x"):
+                pass
+        t0 = time.monotonic()
+        assert t.force_flush(timeout_millis=300) is False
+        assert time.monotonic() - t0 < 0.5
+        t0 = time.monotonic()
+        t.shutdown(timeout_millis=500)
+        assert time.monotonic() - t0 < 0.8
+    finally:
+        judgment_backend.clear_faults()
+
+
+def test_after_shutdown_spans_are_counted_no_ops(
+    judgment_backend: JudgmentBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _env(monkeypatch, judgment_backend)
+    t = Tracer(project_name="after-shutdown")
+
+    @t.observe
+    def f() -> int:
+        return 5
+
+    t.shutdown(2000)
+    t.shutdown(2000)  # a no-op
+    assert f() == 5
+    with t.span("late") as span:
+        assert not span.is_recording()
+    assert t.get_health_metrics()["spans_after_shutdown"] == 2
+
+
+def test_concurrent_tracer_shutdown(tracer: Tracer) -> None:
+    """The plan's test_concurrent_tracer_shutdown, with the `import time` it lacks."""
+    errors: list[BaseException] = []
+
+    def create_spans() -> None:
+        try:
+            for i in range(1000):
+                with tracer.span(f"concurrent-{i}"):
+                    time.sleep(0.001)
+        except BaseException as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=create_spans)
+    thread.start()
+    time.sleep(0.1)
+    t0 = time.monotonic()
+    tracer.shutdown(timeout_millis=5000)
+    assert time.monotonic() - t0 < 5.5
+    thread.join(timeout=30)
+    assert not thread.is_alive() and errors == []
+    assert tracer.get_health_metrics()["spans_after_shutdown"] > 0
+
+
+def test_health_metrics(tracer: Tracer, uid: str) -> None:
+    for _ in range(10):
+        with tracer.span(f"{uid}-m"):
+            pass
+    tracer.force_flush(10_000)
+    m = tracer.get_health_metrics()
+    for key in (
+        "spans_dropped",
+        "queue_utilization",
+        "queue_size",
+        "queue_capacity",
+        "spans_exported",
+        "export_failures",
+        "export_retries",
+        "metadata_entries",
+        "metadata_evictions",
+        "api_calls_pending",
+        "api_calls_failed",
+        "api_calls_dropped",
+    ):
+        assert key in m, key
+    assert (
+        m["spans_exported"] >= 10
+        and m["queue_capacity"] == 65536
+        and 0 <= m["queue_utilization"] <= 1
+    )
+    assert m["exporter_gil_acquisitions"] == 0
+
+
+def test_tracers_are_not_kept_alive(
+    judgment_backend: JudgmentBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _env(monkeypatch, judgment_backend)
+    t = Tracer(project_name="collectable")
+    ref = weakref.ref(t)
+    with t.span("s"):
+        pass
+    t.shutdown(2000)
+    del t
+    gc.collect()
+    assert ref() is None
+
+
+def test_two_thousand_tracers_share_one_exporter(
+    judgment_backend: JudgmentBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The locust file makes one tracer per simulated user."""
+    _env(monkeypatch, judgment_backend)
+    before_threads = threading.active_count()
+    before_exporters = _native.runtime_info()["exporters"]
+    t0 = time.perf_counter()
+    tracers = [
+        Tracer(project_name="load-test-shared", enable_evaluation=False) for _ in range(2000)
+    ]
+    elapsed = time.perf_counter() - t0
+    for t in tracers[:50]:
+        with t.span("user-span"):
+            pass
+    assert tracers[0].force_flush(10_000)
+    assert _native.runtime_info()["exporters"] <= before_exporters + 1
+    assert threading.active_count() == before_threads  # native threads are not Python threads
+    assert elapsed < 5.0, f"{elapsed:.2f}s for 2000 tracers"
+    for t in tracers:
+        t.shutdown(100)
+
+
+# -- guarded public API ------------------------------------------------------------------------
+
+
+def test_a_replaced_method_that_raises_is_isolated(tracer: Tracer) -> None:
+    before = tracer.get_health_metrics()["sdk_errors_isolated"]
+    with patch.object(tracer, "set_attribute", side_effect=TypeError("Cannot serialize")):
+        with tracer.span("guarded"):
+            assert tracer.set_attribute("key", object()) is None
+    assert tracer.get_health_metrics()["sdk_errors_isolated"] == before + 1
+    # the real implementation is back after the patch
+    assert "_jf_overrides" in vars(tracer) and "set_attribute" not in vars(tracer)["_jf_overrides"]
+
+
+def test_python_exporter_override_is_scoped_to_its_tracer(
+    tracer: Tracer, judgment_backend: JudgmentBackend, monkeypatch: pytest.MonkeyPatch, uid: str
+) -> None:
+    _env(monkeypatch, judgment_backend)
+    other = Tracer(project_name=tracer.project_name)  # same destination, same shared exporter
+    seen: list[str] = []
+
+    def record(spans: Any) -> None:
+        seen.extend(s.name for s in spans)
+
+    exporter = tracer._tracer_provider._span_processor._span_exporter
+    with patch.object(exporter, "export", side_effect=record):
+        with tracer.span(f"{uid}-patched"):
+            pass
+        with other.span(f"{uid}-other"):
+            pass
+        tracer.force_flush(10_000)
+        other.force_flush(10_000)
+    assert seen == [f"{uid}-patched"]
+    assert [s["name"] for s in spans_named(judgment_backend, uid, 1)] == [f"{uid}-other"]
+    other.shutdown(2000)
+
+
+# -- LLM client wrapping -----------------------------------------------------------------------
+
+
+class _Completions:
+    def create(self, **kwargs: Any) -> Any:
+        from types import SimpleNamespace
+
+        message = SimpleNamespace(content=f"echo {kwargs['messages'][-1]['content']}")
+        return SimpleNamespace(
+            choices=[SimpleNamespace(message=message)],
+            model=kwargs["model"],
+            usage=SimpleNamespace(prompt_tokens=11, completion_tokens=7),
+        )
+
+
+class _Chat:
+    completions = _Completions()
+
+
+class FakeOpenAI:
+    """Shaped like openai.OpenAI (wrap() recognises clients by their module)."""
+
+    chat = _Chat()
+
+
+FakeOpenAI.__module__ = "openai._client"
+
+
+def test_wrap_traces_llm_calls(tracer: Tracer, judgment_backend: JudgmentBackend, uid: str) -> None:
+    client = tracer.wrap(FakeOpenAI())
+    with tracer.span(f"{uid}-agent"):
+        reply = client.chat.completions.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}]
+        )
+    assert reply.choices[0].message.content == "echo hi"
+    tracer.force_flush(10_000)
+    spans = spans_named(judgment_backend, "OPENAI_API_CALL", 1)
+    call = spans[-1]
+    a = call["attributes"]
+    assert a["judgment.span_kind"] == "llm" and a["gen_ai.request.model"] == "gpt-4o-mini"
+    assert a["judgment.output"] == "echo hi" and a["gen_ai.usage.input_tokens"] == 11
+    assert a["gen_ai.usage.output_tokens"] == 7 and a["judgment.llm.provider"] == "openai"
+
+
+def _env(monkeypatch: pytest.MonkeyPatch, backend: JudgmentBackend) -> None:
+    monkeypatch.setenv("JUDGMENT_API_URL", backend.url)
+    monkeypatch.setenv("JUDGMENT_API_KEY", API_KEY)
+    monkeypatch.setenv("JUDGMENT_ORG_ID", ORG_ID)
