@@ -27,3 +27,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         for suffix, reason in PLAN_DEFECTS.items():
             if item.nodeid.endswith(suffix):
                 item.add_marker(pytest.mark.xfail(raises=NameError, strict=True, reason=reason))
+                # Its span-creating thread dies of the same NameError; that is this
+                # defect too, not a second finding.
+                item.add_marker(
+                    pytest.mark.filterwarnings(
+                        "ignore::pytest.PytestUnhandledThreadExceptionWarning"
+                    )
+                )
