@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import functools
 import logging
-import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
+
+from judgeval_fast._throttle import LogThrottle
 
 logger = logging.getLogger("judgeval_fast")
 
@@ -30,27 +31,23 @@ _LOG_EVERY = 10.0
 class GuardStats:
     """Per-instance count of isolated SDK errors, with rate-limited logging."""
 
-    __slots__ = ("errors", "last_logged", "suppressed")
+    __slots__ = ("errors", "throttle")
 
     def __init__(self) -> None:
         self.errors = 0
-        self.last_logged = 0.0
-        self.suppressed = 0
+        self.throttle = LogThrottle(_LOG_EVERY)
 
     def record(self, where: str, exc: BaseException) -> None:
         self.errors += 1
-        now = time.monotonic()
-        if now - self.last_logged < _LOG_EVERY:
-            self.suppressed += 1
+        held = self.throttle.allow()
+        if held is None:
             return
-        more = f" ({self.suppressed} more since the last report)" if self.suppressed else ""
-        self.last_logged, self.suppressed = now, 0
         logger.warning(
             "judgeval_fast: %s raised %s: %s; the error was isolated%s",
             where,
             type(exc).__name__,
             exc,
-            more,
+            f" ({held} more since the last report)" if held else "",
             exc_info=logger.isEnabledFor(logging.DEBUG),
         )
 

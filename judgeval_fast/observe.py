@@ -61,12 +61,16 @@ def make_observed(
     name = span_name or getattr(func, "__name__", None) or type(func).__name__
     capture = input_capture(func) if record_input else None
     items = record_output and not disable_generator_yield_span
-    if inspect.isasyncgenfunction(func):
-        wrapper = _async_generator(ops, func, name, span_type, capture, record_output, items)
-    elif inspect.iscoroutinefunction(func):
+    if inspect.iscoroutinefunction(func):
         wrapper = _coroutine(ops, func, name, span_type, capture, record_output)
     elif inspect.isgeneratorfunction(func):
-        wrapper = _generator(ops, func, name, span_type, capture, record_output, items)
+        wrapper = _generator(
+            ops, func, name, span_type, capture, record_output, items, TracedGenerator
+        )
+    elif inspect.isasyncgenfunction(func):
+        wrapper = _generator(
+            ops, func, name, span_type, capture, record_output, items, TracedAsyncGenerator
+        )
     else:
         wrapper = _sync(ops, func, name, span_type, capture, record_output)
     try:
@@ -150,7 +154,11 @@ def _generator(
     capture: InputCapture | None,
     record_output: bool,
     items: bool,
+    traced: type[TracedGenerator] | type[TracedAsyncGenerator],
 ) -> Callable[..., Any]:
+    """The wrapper of a generator or async-generator function: calling it starts the span
+    and returns the traced generator, which ends the span when it is done."""
+
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         started = ops.begin(name, span_type)
         if started is None:
@@ -167,63 +175,68 @@ def _generator(
         # The span stays open for the generator's life, current only during its steps.
         ops.leave(token)
         if record_output:
-            ops.set_raw(span, OUTPUT, "<generator>")
-        return TracedGenerator(gen, ops, span, frame, name, items)
+            ops.set_raw(span, OUTPUT, traced.PLACEHOLDER)
+        return traced(gen, ops, span, frame, name, items)
 
     return wrapper
 
 
-def _async_generator(
-    ops: TraceOps,
-    func: Callable[..., Any],
-    name: str,
-    span_type: str | None,
-    capture: InputCapture | None,
-    record_output: bool,
-    items: bool,
-) -> Callable[..., Any]:
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        started = ops.begin(name, span_type)
-        if started is None:
-            return func(*args, **kwargs)
-        span, frame, token = started
-        if capture is not None:
-            ops.record_input(span, capture, args, kwargs)
-        try:
-            agen = func(*args, **kwargs)
-        except Exception as exc:
-            ops.fail(span, exc)
-            ops.finish(span, token)
-            raise
-        ops.leave(token)
-        if record_output:
-            ops.set_raw(span, OUTPUT, "<async_generator>")
-        return TracedAsyncGenerator(agen, ops, span, frame, name, items)
-
-    return wrapper
-
-
-class TracedGenerator:
-    """A generator whose span covers its whole life; each item may get a child span."""
+class _TracedBase:
+    """A generator or async generator whose span covers its whole life: it ends on
+    exhaustion, error, close or garbage collection, whichever comes first. Each item
+    may get a child span."""
 
     __slots__ = ("__weakref__", "_done", "_frame", "_gen", "_items", "_name", "_ops", "_span")
 
     def __init__(
         self,
-        gen: Generator[Any, Any, Any],
+        gen: Generator[Any, Any, Any] | AsyncGenerator[Any, Any],
         ops: TraceOps,
         span: Span,
         frame: Frame,
         name: str,
         items: bool,
     ) -> None:
-        self._gen = gen
+        self._gen: Any = gen
         self._ops = ops
         self._span = span
         self._frame = frame
         self._name = name
         self._items = items
         self._done = False
+
+    def _failed(self, token: Any, exc: BaseException) -> None:
+        self._ops.leave(token)
+        if isinstance(exc, Exception):
+            self._ops.fail(self._span, exc)
+        else:
+            self._ops.cancel(self._span, exc)
+        self._end()
+
+    def _yielded(self, token: Any, item: Any) -> Any:
+        self._ops.leave(token)
+        if self._items:
+            self._ops.item_span(self._frame, self._name, item)
+        return item
+
+    def _end(self) -> None:
+        if not self._done:
+            self._done = True
+            self._ops.set_raw(self._span, SPAN_KIND, "generator")
+            self._ops.end(self._span)
+
+    def __del__(self) -> None:
+        # Never ended by exhaustion or close(): end it when it is collected.
+        if not self._done:
+            self._end()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._gen, name)  # gi_frame, ag_running, ... of the real generator
+
+
+class TracedGenerator(_TracedBase):
+    __slots__ = ()
+    PLACEHOLDER = "<generator>"  # the output recorded on the generator's own span
 
     def __iter__(self) -> TracedGenerator:
         return self
@@ -253,73 +266,31 @@ class TracedGenerator:
             self._ops.leave(token)
             self._end()
             raise
-        except Exception as exc:
-            self._ops.leave(token)
-            self._ops.fail(self._span, exc)
-            self._end()
-            raise
         except BaseException as exc:
-            self._ops.leave(token)
-            self._ops.cancel(self._span, exc)
-            self._end()
+            self._failed(token, exc)
             raise
-        self._ops.leave(token)
-        if self._items:
-            self._ops.item_span(self._frame, self._name, item)
-        return item
-
-    def _end(self) -> None:
-        if not self._done:
-            self._done = True
-            self._ops.set_raw(self._span, SPAN_KIND, "generator")
-            self._ops.end(self._span)
-
-    def __del__(self) -> None:
-        # Never ended by exhaustion or close(): end it when it is collected.
-        if not self._done:
-            self._end()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._gen, name)  # gi_frame, gi_running, ... of the real generator
+        return self._yielded(token, item)
 
 
-class TracedAsyncGenerator:
-    """The async counterpart of TracedGenerator."""
-
-    __slots__ = ("__weakref__", "_agen", "_done", "_frame", "_items", "_name", "_ops", "_span")
-
-    def __init__(
-        self,
-        agen: AsyncGenerator[Any, Any],
-        ops: TraceOps,
-        span: Span,
-        frame: Frame,
-        name: str,
-        items: bool,
-    ) -> None:
-        self._agen = agen
-        self._ops = ops
-        self._span = span
-        self._frame = frame
-        self._name = name
-        self._items = items
-        self._done = False
+class TracedAsyncGenerator(_TracedBase):
+    __slots__ = ()
+    PLACEHOLDER = "<async_generator>"
 
     def __aiter__(self) -> TracedAsyncGenerator:
         return self
 
     async def __anext__(self) -> Any:
-        return await self._step(self._agen.__anext__, ())
+        return await self._step(self._gen.__anext__, ())
 
     async def asend(self, value: Any) -> Any:
-        return await self._step(self._agen.asend, (value,))
+        return await self._step(self._gen.asend, (value,))
 
     async def athrow(self, *args: Any) -> Any:
-        return await self._step(self._agen.athrow, args)
+        return await self._step(self._gen.athrow, args)
 
     async def aclose(self) -> None:
         try:
-            await self._agen.aclose()
+            await self._gen.aclose()
         finally:
             self._end()
 
@@ -333,30 +304,7 @@ class TracedAsyncGenerator:
             self._ops.leave(token)
             self._end()
             raise
-        except Exception as exc:
-            self._ops.leave(token)
-            self._ops.fail(self._span, exc)
-            self._end()
-            raise
         except BaseException as exc:
-            self._ops.leave(token)
-            self._ops.cancel(self._span, exc)
-            self._end()
+            self._failed(token, exc)
             raise
-        self._ops.leave(token)
-        if self._items:
-            self._ops.item_span(self._frame, self._name, item)
-        return item
-
-    def _end(self) -> None:
-        if not self._done:
-            self._done = True
-            self._ops.set_raw(self._span, SPAN_KIND, "generator")
-            self._ops.end(self._span)
-
-    def __del__(self) -> None:
-        if not self._done:
-            self._end()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._agen, name)
+        return self._yielded(token, item)

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 from judgeval_fast._env import env_float, env_int, require_positive
 from judgeval_fast._native import Worker as ApiWorker
+from judgeval_fast._throttle import LogThrottle
 
 __all__ = ["ApiWorker", "RetryPolicy", "get_control_worker", "get_worker", "retry_after_seconds"]
 
@@ -89,8 +90,9 @@ class RetryPolicy:
     )
     retry_initial: float = 0.5
     retry_max: float = 8.0
-    _last_warning: float = field(default=0.0, repr=False)
-    _suppressed: int = field(default=0, repr=False)
+    _throttle: LogThrottle = field(
+        default_factory=lambda: LogThrottle(_WARN_EVERY_SECONDS), repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         require_positive("max_attempts", self.max_attempts)
@@ -115,19 +117,15 @@ class RetryPolicy:
         return retry
 
     def _warn(self, exc: BaseException, attempt: int, status: int | None) -> None:
-        # One line per burst: a dead backend must not flood the application's logs.
-        now = time.monotonic()
-        if now - self._last_warning < _WARN_EVERY_SECONDS:
-            self._suppressed += 1
+        held = self._throttle.allow()
+        if held is None:
             return
-        more = f" ({self._suppressed} similar failures not logged)" if self._suppressed else ""
-        self._last_warning, self._suppressed = now, 0
         logger.warning(
             "judgeval API call dropped after %d attempt(s): %s%s%s",
             attempt,
             type(exc).__name__,
             f" (HTTP {status})" if status is not None else "",
-            more,
+            f" ({held} similar failures not logged)" if held else "",
         )
 
     def make_worker(self, max_pending: int) -> ApiWorker:

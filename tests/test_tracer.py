@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
 import threading
 import time
 import uuid
@@ -20,7 +21,7 @@ import orjson
 import pytest
 
 from judgeval_fast import _native
-from judgeval_fast.api import JudgmentAPIError
+from judgeval_fast.api import JudgmentAPIError, JudgmentSyncClient
 from judgeval_fast.pytest_plugin import API_KEY, ORG_ID, JudgmentBackend
 from judgeval_fast.tracer import Tracer
 
@@ -410,23 +411,36 @@ def test_isolated_tracer_has_its_own_context(
 
 
 def test_tag_goes_through_the_worker(
-    tracer: Tracer, judgment_backend: JudgmentBackend, uid: str
+    judgment_backend: JudgmentBackend, monkeypatch: pytest.MonkeyPatch, uid: str
 ) -> None:
-    with tracer.span(f"{uid}-tagged") as span:
-        t0 = time.perf_counter()
-        tracer.tag([f"{uid}-a", f"{uid}-b"])
-        tracer.tag(f"{uid}-c")
-        assert time.perf_counter() - t0 < 0.01
-        trace_hex = span.get_span_context().trace_id_hex
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        tags = [t for t in judgment_backend.tags() if t["tag"].startswith(uid)]
+    _env(monkeypatch, judgment_backend)
+    client = JudgmentSyncClient(judgment_backend.url, API_KEY, ORG_ID, timeout=0.5)
+    t = Tracer(project_name=f"tags-{uid}", api_client=client)
+    with t.span(f"{uid}-resolved"):
+        pass
+    assert t.force_flush(10_000)  # the project id is known: only the tags are in play
+    judgment_backend.set_faults(blackhole=True, paths=["/traces/tags/add"])
+    try:
+        with t.span(f"{uid}-tagged") as span:
+            t.tag([f"{uid}-a", f"{uid}-b"])
+            t.tag(f"{uid}-c")
+            trace_hex = span.get_span_context().trace_id_hex
+        # Had tag() posted on this thread, it would have returned only after the black
+        # hole's timeout, with nothing left pending. Both calls are still to be made.
+        assert t.get_health_metrics()["api_calls_pending"] >= 2
+    finally:
+        judgment_backend.clear_faults()
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:  # the worker times out, backs off and retries
+        tags = [x for x in judgment_backend.tags() if x["tag"].startswith(uid)]
         if len(tags) == 3:
             break
         time.sleep(0.02)
-    assert sorted(t["tag"] for t in tags) == [f"{uid}-a", f"{uid}-b", f"{uid}-c"]
-    assert {t["trace_id"] for t in tags} == {trace_hex}
-    assert {t["project_name"] for t in tags} == {tracer.project_name}
+    assert sorted(x["tag"] for x in tags) == [f"{uid}-a", f"{uid}-b", f"{uid}-c"]
+    assert {x["trace_id"] for x in tags} == {trace_hex}
+    assert {x["project_name"] for x in tags} == {t.project_name}
+    assert t.get_health_metrics()["api_calls_retried"] >= 1
+    t.shutdown(2000)
 
 
 def test_async_evaluate_both_forms(
@@ -509,7 +523,9 @@ def test_construction_and_spans_never_wait_for_the_api(
         t = Tracer(project_name=project)
         with t.span(f"{uid}-held"):
             pass
-        assert time.perf_counter() - t0 < 0.05
+        # A resolution on this thread would wait out the black hole (RESOLVE_TIMEOUT,
+        # 5 s); the bound is loose so that a loaded machine cannot fail it.
+        assert time.perf_counter() - t0 < 2.0
         assert t.force_flush(300) is False  # held until the project id is known
         assert t.get_health_metrics()["project_resolved"] is False
     finally:
@@ -686,7 +702,8 @@ def test_two_thousand_tracers_share_one_exporter(
     assert tracers[0].force_flush(10_000)
     assert _native.runtime_info()["exporters"] <= before_exporters + 1
     assert threading.active_count() == before_threads  # native threads are not Python threads
-    assert elapsed < 5.0, f"{elapsed:.2f}s for 2000 tracers"
+    # How fast tracers are made is a benchmark's business; printed for the record only.
+    print(f"2000 tracers in {elapsed:.2f}s")
     for t in tracers:
         t.shutdown(100)
 
@@ -702,6 +719,19 @@ def test_a_replaced_method_that_raises_is_isolated(tracer: Tracer) -> None:
     assert tracer.get_health_metrics()["sdk_errors_isolated"] == before + 1
     # the real implementation is back after the patch
     assert "_jf_overrides" in vars(tracer) and "set_attribute" not in vars(tracer)["_jf_overrides"]
+
+
+def test_isolated_errors_are_counted_each_and_logged_once_per_burst(
+    tracer: Tracer, caplog: pytest.LogCaptureFixture
+) -> None:
+    before = tracer.get_health_metrics()["sdk_errors_isolated"]
+    with patch.object(tracer, "tag", side_effect=RuntimeError("tag bug")):
+        with caplog.at_level(logging.WARNING, logger="judgeval_fast"):
+            for _ in range(50):
+                assert tracer.tag("x") is None
+    assert tracer.get_health_metrics()["sdk_errors_isolated"] == before + 50
+    reports = [r.getMessage() for r in caplog.records if "was isolated" in r.getMessage()]
+    assert len(reports) == 1 and "tag bug" in reports[0], reports
 
 
 def test_python_exporter_override_is_scoped_to_its_tracer(
