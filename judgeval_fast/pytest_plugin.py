@@ -68,6 +68,9 @@ class JudgmentBackend:
     def evaluations(self) -> list[dict[str, Any]]:
         return self.client.evaluations()
 
+    def projects(self) -> list[dict[str, Any]]:
+        return self.client.projects()
+
     def requests(self, since: int = 0) -> list[dict[str, Any]]:
         return self.client.requests(since=since)
 

@@ -594,11 +594,30 @@ class Tracer:
     def set_attribute(self, key: str, value: Any) -> None:
         """Set an attribute on the current span (non-scalars through the serializer)."""
         frame = self._var.get()
-        if frame is None or not key or value is None:
+        if frame is not None:
+            self.set_span_attribute(frame.span, key, value)
+
+    @guard()
+    def set_span_attribute(self, span: Any, key: str, value: Any) -> None:
+        """judgeval 0.32's form: set_attribute's rules, on the span given."""
+        if span is None or not key or value is None:
             return
-        frame.span.set_attribute(
+        span.set_attribute(
             key, value if type(value) in _NATIVE_TYPES else serialize_with(self.serializer, value)
         )
+
+    @guard(fallback=lambda *a, **k: None)
+    def get_effective_project_id(self) -> str | None:
+        """The project the current trace goes to: its override_project() id if resolved,
+        else this tracer's (None while it is still being resolved)."""
+        frame = self._var.get()
+        inherited = frame.inherited if frame is not None else None
+        if inherited and inherited.get(K.PROJECT_ID_OVERRIDE):
+            return str(inherited[K.PROJECT_ID_OVERRIDE])
+        destination = self._span_processor._destination
+        if isinstance(destination, _DisabledDestination):
+            return self.project_id
+        return destination.project_id or self.project_id
 
     @guard()
     def set_attributes(self, attributes: Mapping[str, Any] | None) -> None:

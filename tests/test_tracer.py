@@ -24,6 +24,7 @@ from judgeval_fast import _native
 from judgeval_fast.api import JudgmentAPIError, JudgmentSyncClient
 from judgeval_fast.pytest_plugin import API_KEY, ORG_ID, JudgmentBackend
 from judgeval_fast.tracer import Tracer
+from judgeval_fast.worker import get_worker
 
 pytestmark = pytest.mark.native
 
@@ -407,6 +408,53 @@ def test_isolated_tracer_has_its_own_context(
     isolated.shutdown(2000)
 
 
+def test_set_span_attribute_on_a_given_span(
+    tracer: Tracer, judgment_backend: JudgmentBackend, uid: str
+) -> None:
+    span = tracer.start_span(f"{uid}-given")
+    tracer.set_span_attribute(span, "plain", 3)
+    tracer.set_span_attribute(span, "structured", {"a": [1, 2]})
+    tracer.set_span_attribute(span, "skipped", None)
+    tracer.set_span_attribute(None, "ignored", 1)
+    span.end()
+    tracer.force_flush(10_000)
+    (stored,) = spans_named(judgment_backend, uid, 1)
+    assert stored["attributes"]["plain"] == 3
+    assert orjson.loads(stored["attributes"]["structured"]) == {"a": [1, 2]}
+    assert "skipped" not in stored["attributes"]
+
+
+def test_override_project_from_the_root_span(
+    tracer: Tracer, judgment_backend: JudgmentBackend, uid: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    other = f"other-{uid}"
+    with tracer.span(f"{uid}-first"):
+        tracer.override_project(other)  # not resolved yet: the name goes on the spans
+        with tracer.span(f"{uid}-first-child"):
+            pass
+    assert tracer.force_flush(10_000)
+    own_id = tracer.get_effective_project_id()
+    projects = {p["project_name"]: p["project_id"] for p in judgment_backend.projects()}
+    assert own_id == projects[tracer.project_name]
+    assert get_worker().flush(10)  # the override's resolution ran on the worker
+    other_id = {p["project_name"]: p["project_id"] for p in judgment_backend.projects()}[other]
+    with tracer.span(f"{uid}-second"):
+        tracer.override_project(other)
+        assert tracer.get_effective_project_id() == other_id
+        with tracer.span(f"{uid}-second-child"):
+            with caplog.at_level(logging.ERROR, logger="judgeval_fast"):
+                tracer.override_project("not-from-a-child")
+    assert "must be called from a root span" in caplog.text
+    assert tracer.get_effective_project_id() == own_id  # outside the overridden trace
+    assert tracer.force_flush(10_000)
+    spans = by_name(spans_named(judgment_backend, uid, 4))
+    for name in (f"{uid}-first", f"{uid}-first-child"):
+        assert spans[name]["attributes"]["judgment.project_name_override"] == other
+    for name in (f"{uid}-second", f"{uid}-second-child"):
+        assert spans[name]["attributes"]["judgment.project_id_override"] == other_id
+    assert not any(n == "not-from-a-child" for n in str(spans).split("'"))
+
+
 # -- API calls: queued on the worker -----------------------------------------------------------
 
 
@@ -428,6 +476,12 @@ def test_tag_goes_through_the_worker(
         # Had tag() posted on this thread, it would have returned only after the black
         # hole's timeout, with nothing left pending. Both calls are still to be made.
         assert t.get_health_metrics()["api_calls_pending"] >= 2
+        # Lift the black hole only once it holds the first attempt, so a retry is certain.
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not any(
+            r["path"] == "/traces/tags/add" and r["fault"] for r in judgment_backend.requests()
+        ):
+            time.sleep(0.02)
     finally:
         judgment_backend.clear_faults()
     deadline = time.monotonic() + 15
@@ -478,7 +532,6 @@ def test_evaluation_off_means_no_call(
         with t.span(f"{uid}-s"):
             t.async_evaluate(input="i", output="o", scorers=["faithfulness"])
             t.async_trace_evaluate("faithfulness")
-        from judgeval_fast.worker import get_worker
 
         get_worker().flush(5)
     assert call.call_count == 0

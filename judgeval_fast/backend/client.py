@@ -110,6 +110,14 @@ class BackendClient:
         """
         return cast(list[dict[str, Any]], self.request("GET", "/_admin/tags"))
 
+    def projects(self) -> list[dict[str, Any]]:
+        """Return the projects resolved so far.
+
+        Returns:
+            Dicts with project_id, project_name, created_at.
+        """
+        return cast(list[dict[str, Any]], self.request("GET", "/_admin/projects"))
+
     def evaluations(self) -> list[dict[str, Any]]:
         """Return stored evaluation-queue submissions.
 
