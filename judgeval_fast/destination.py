@@ -156,6 +156,7 @@ def get_destination(
         project_name,
         project_id,
         tuple(sorted((k, repr(v)) for k, v in resource.items())),
+        repr(config),  # tracers asking for other bounds get their own exporter
     )
     with _destinations_lock:
         dest = _destinations.get(key)

@@ -22,6 +22,7 @@ import pytest
 
 from judgeval_fast import _native
 from judgeval_fast.api import JudgmentAPIError, JudgmentSyncClient
+from judgeval_fast.exporter import ExporterConfig
 from judgeval_fast.pytest_plugin import API_KEY, ORG_ID, JudgmentBackend
 from judgeval_fast.tracer import Tracer
 from judgeval_fast.worker import get_worker
@@ -735,6 +736,28 @@ def test_tracers_are_not_kept_alive(
     del t
     gc.collect()
     assert ref() is None
+
+
+def test_tracers_share_an_exporter_only_with_the_same_bounds(
+    judgment_backend: JudgmentBackend, monkeypatch: pytest.MonkeyPatch, uid: str
+) -> None:
+    _env(monkeypatch, judgment_backend)
+    small = ExporterConfig(max_queue_size=16, max_batch_size=16)
+    a = Tracer(project_name=f"bounds-{uid}", exporter_config=small)
+    b = Tracer(
+        project_name=f"bounds-{uid}",
+        exporter_config=ExporterConfig(max_queue_size=16, max_batch_size=16),
+    )
+    c = Tracer(project_name=f"bounds-{uid}")
+
+    def native(t: Tracer) -> _native.Exporter:
+        return t.get_span_processor()._destination.native
+
+    assert native(a) is native(b) and native(a) is not native(c)
+    assert native(a).stats()["queue_capacity"] == 16
+    assert native(c).stats()["queue_capacity"] > 16
+    for t in (a, b, c):
+        t.shutdown(1000)
 
 
 def test_two_thousand_tracers_share_one_exporter(
