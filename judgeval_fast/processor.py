@@ -11,6 +11,8 @@ natively and is flushed with the processor.
 
 from __future__ import annotations
 
+import logging
+import time
 from typing import TYPE_CHECKING, Any
 
 from judgeval_fast._native import Exporter, Span, Store
@@ -21,6 +23,8 @@ if TYPE_CHECKING:
     from judgeval_fast.destination import Destination
 
 __all__ = ["JudgmentSpanExporter", "JudgmentSpanProcessor"]
+
+logger = logging.getLogger("judgeval_fast")
 
 
 class JudgmentSpanExporter:
@@ -96,11 +100,13 @@ class JudgmentSpanProcessor:
         """Partial spans are not emitted (a span is exported once, when it ends)."""
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
-        timeout = max(0.0, timeout_millis / 1000.0)
+        """Flush both paths within one deadline (not one each)."""
+        deadline = time.monotonic() + max(0.0, timeout_millis / 1000.0)
         ok = True
         if self._python_path is not None:
-            ok = self._python_path.force_flush(timeout)
-        return self._destination.native.force_flush(timeout) and ok
+            ok = self._python_path.force_flush(max(0.0, deadline - time.monotonic()))
+        remaining = max(0.0, deadline - time.monotonic())
+        return bool(self._destination.native.force_flush(remaining)) and ok
 
     def shutdown(self, timeout_millis: int = 30000) -> bool:
         if self._shut_down:
@@ -144,10 +150,12 @@ class JudgmentTracerProvider:
         return self._tracer._get_tracer_named(name, *args, **kwargs)
 
     def add_span_processor(self, processor: Any) -> None:
-        """Extra OpenTelemetry processors are not run on the native path."""
-        raise NotImplementedError(
-            "judgeval_fast exports natively; set a Python exporter with "
-            "tracer._span_processor._span_exporter.export = ... instead"
+        """Extra OpenTelemetry processors are not run on the native path: said, not raised
+        (an application must not fail to start over its tracing set-up)."""
+        logger.error(
+            "judgeval_fast: add_span_processor(%s) is ignored: spans are exported natively; "
+            "replace tracer._span_processor._span_exporter.export to receive them in Python",
+            type(processor).__name__,
         )
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:

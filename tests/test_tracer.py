@@ -833,6 +833,41 @@ def test_python_exporter_override_is_scoped_to_its_tracer(
     other.shutdown(2000)
 
 
+def test_force_flush_of_both_paths_shares_one_deadline(
+    judgment_backend: JudgmentBackend, monkeypatch: pytest.MonkeyPatch, uid: str
+) -> None:
+    _env(monkeypatch, judgment_backend)
+    t = Tracer(project_name=f"deadline-{uid}")
+    with t.span(f"{uid}-resolve"):
+        pass
+    assert t.force_flush(10_000)
+    release = threading.Event()
+    judgment_backend.set_faults(blackhole=True, paths=["/otel/v1/traces"])
+    try:
+        with t.span(f"{uid}-native"):  # held by the black hole
+            pass
+        exporter = t._tracer_provider._span_processor._span_exporter
+        exporter.export = lambda spans: release.wait(10)  # a Python exporter that hangs
+        with t.span(f"{uid}-python"):
+            pass
+        t0 = time.monotonic()
+        assert t.force_flush(1_000) is False
+        # One deadline for both paths: a second of waiting, not a second each.
+        assert time.monotonic() - t0 < 1.6
+    finally:
+        release.set()
+        judgment_backend.clear_faults()
+        t.shutdown(2_000)
+
+
+def test_add_span_processor_is_refused_without_raising(
+    tracer: Tracer, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.ERROR, logger="judgeval_fast"):
+        assert tracer.tracer_provider.add_span_processor(object()) is None
+    assert "add_span_processor(object) is ignored" in caplog.text
+
+
 # -- LLM client wrapping -----------------------------------------------------------------------
 
 
