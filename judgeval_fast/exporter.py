@@ -138,7 +138,7 @@ def create_exporter(
         ValueError: invalid endpoint URL, header or limit (the message says which).
     """
     cfg = config if config is not None else ExporterConfig()
-    return Exporter(
+    exporter = Exporter(
         endpoint,
         dict(headers or {}),
         resource=dict(resource or {}),
@@ -147,20 +147,31 @@ def create_exporter(
         paused=paused,
         **asdict(cfg),
     )
+    with _registry_lock:
+        _created.add(exporter)
+    return exporter
 
 
 _registry: weakref.WeakValueDictionary[tuple[Any, ...], Exporter] = weakref.WeakValueDictionary()
-_registry_lock = threading.Lock()
+# Every exporter made here, shared or not (a tracer's destinations too): health() reports
+# them all, so no queue or drop counter is out of sight.
+_created: weakref.WeakSet[Exporter] = weakref.WeakSet()
+_registry_lock = threading.RLock()  # get_exporter holds it while create_exporter takes it
 
 
 def _key(
-    endpoint: str, headers: Mapping[str, str], resource: Mapping[str, Any], scope: str
+    endpoint: str,
+    headers: Mapping[str, str],
+    resource: Mapping[str, Any],
+    scope: str,
+    config: ExporterConfig | None,
 ) -> tuple[Any, ...]:
     return (
         endpoint,
         tuple(sorted(headers.items())),
         tuple(sorted((k, repr(v)) for k, v in resource.items())),
         scope,
+        repr(config),  # callers asking for other bounds get their own exporter
     )
 
 
@@ -173,13 +184,10 @@ def get_exporter(
     scope_version: str = "",
     config: ExporterConfig | None = None,
 ) -> Exporter:
-    """The shared exporter of a destination, created on first use.
-
-    The first caller's ``config`` wins for as long as the exporter lives.
-    """
+    """The shared exporter of a destination and configuration, created on first use."""
     headers = dict(headers or {})
     resource = dict(resource or {})
-    key = _key(endpoint, headers, resource, scope_name)
+    key = _key(endpoint, headers, resource, scope_name, config)
     with _registry_lock:
         exporter = _registry.get(key)
         if exporter is None or exporter.is_shutdown:
@@ -196,15 +204,15 @@ def get_exporter(
 
 
 def live_exporters() -> list[Exporter]:
-    """The registry's exporters that are still alive."""
+    """Every exporter created by this module that is still alive (shared or not)."""
     with _registry_lock:
-        return list(_registry.values())
+        return list(_created)
 
 
 def _reset_registry_lock_in_child() -> None:
     # The lock may have been held by another thread at fork time.
     global _registry_lock
-    _registry_lock = threading.Lock()
+    _registry_lock = threading.RLock()
 
 
 os.register_at_fork(after_in_child=_reset_registry_lock_in_child)

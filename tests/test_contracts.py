@@ -30,6 +30,7 @@ native = pytest.importorskip("judgeval_fast._native")
 import judgeval_fast  # noqa: E402  (after the importorskip of the extension)
 
 health_module = importlib.import_module("judgeval_fast.metrics")
+exporter_module = importlib.import_module("judgeval_fast.exporter")
 
 pytestmark = pytest.mark.native
 
@@ -520,6 +521,28 @@ def test_health_keys() -> None:
             assert isinstance(x["queue_utilization"], float) and x["spans_lost"] == 0
     finally:
         e.shutdown(0)
+
+
+def test_shared_exporters_follow_their_config_and_every_exporter_is_in_health() -> None:
+    small = judgeval_fast.ExporterConfig(max_queue_size=64, max_batch_size=64)
+    a = judgeval_fast.get_exporter(DEAD_URL, {"X-Contract": "2"}, config=small)
+    b = judgeval_fast.get_exporter(DEAD_URL, {"X-Contract": "2"}, config=small)
+    c = judgeval_fast.get_exporter(DEAD_URL, {"X-Contract": "2"})
+    private = exporter_module.create_exporter(DEAD_URL, {"X-Contract": "private"})
+    try:
+        assert a is b and a is not c  # other bounds, another exporter (not silently ignored)
+        assert a.stats()["queue_capacity"] == 64 != c.stats()["queue_capacity"]
+        listed = {id(e) for e in exporter_module.live_exporters()}
+        assert {id(a), id(c), id(private)} <= listed  # unshared ones are reported too
+        capacities = sorted(
+            x["queue_capacity"]
+            for x in health_module.health()["exporters"]
+            if x["endpoint"] == DEAD_URL
+        )
+        assert 64 in capacities and len(capacities) >= 3
+    finally:
+        for e in (a, c, private):
+            e.shutdown(0)
 
 
 # ---------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from unittest.mock import patch
 import orjson
 import pytest
 
+import judgeval_fast
 from judgeval_fast import _native
 from judgeval_fast.api import JudgmentAPIError, JudgmentSyncClient
 from judgeval_fast.exporter import ExporterConfig
@@ -722,6 +723,11 @@ def test_health_metrics(tracer: Tracer, uid: str) -> None:
         and 0 <= m["queue_utilization"] <= 1
     )
     assert m["exporter_gil_acquisitions"] == 0
+    # The process-wide report (judgeval_fast.health(), `judgeval-fast health`) lists the
+    # tracer's exporter too, with the same counters.
+    native = tracer.get_span_processor()._destination.native
+    reported = [e for e in judgeval_fast.health()["exporters"] if e["endpoint"] == native.endpoint]
+    assert reported and max(e["exported"] for e in reported) >= 10
 
 
 def test_tracers_are_not_kept_alive(
