@@ -19,6 +19,8 @@ bound, N calls reveal any leak larger than 64 KiB / N per call (16 bytes for N >
 
 Importing this module starts tracemalloc (before the extension is imported) and puts the
 repository root on sys.path, so a script also runs on its own: python tests/isolated/x.py
+It also holds the helper objects several scripts pass to the entry points (BadRepr, BadStr,
+Plain, NullExporter).
 """
 
 from __future__ import annotations
@@ -67,6 +69,35 @@ def wait_until(
         if time.monotonic() >= deadline:
             raise AssertionError(f"timed out after {timeout:.1f}s waiting for {what()}")
         time.sleep(0.005)
+
+
+class BadRepr:
+    """A value or key whose repr() raises: the error path of attribute conversion."""
+
+    def __repr__(self) -> str:
+        raise RuntimeError("no repr")
+
+
+class BadStr:
+    """A key, name or description whose str() raises: the attribute is dropped (counted)."""
+
+    def __str__(self) -> str:
+        raise RuntimeError("no str")
+
+    def __hash__(self) -> int:
+        return 1
+
+
+class Plain:
+    """An object of no attribute type: a value is converted with repr(), a name with str()."""
+
+
+class NullExporter:
+    """A Python exporter (set_python_exporter) whose export() keeps nothing and returns
+    SUCCESS (0). export() is the only method the native Exporter calls on it."""
+
+    def export(self, spans: list[Any]) -> int:
+        return 0
 
 
 def native_threads() -> int:

@@ -3,16 +3,11 @@ every attribute type, many and large span records, and the error paths."""
 
 from __future__ import annotations
 
-from _leakcheck import LeakCheck
+from _leakcheck import BadRepr, LeakCheck
 
 from judgeval_fast._native import Span, encode_request
 
 check = LeakCheck(__file__)
-
-
-class BadRepr:
-    def __repr__(self) -> str:
-        raise RuntimeError("no repr")
 
 
 RESOURCE = {

@@ -5,22 +5,12 @@ properties. (Create/destroy cycles and the dead backend: leak_exporter_lifecycle
 
 from __future__ import annotations
 
-from _leakcheck import LeakCheck
+from _leakcheck import LeakCheck, NullExporter
 
 from judgeval_fast._native import Exporter, Span, flush_all
 from judgeval_fast.backend import start_backend_process, stop_backend_process
 
 check = LeakCheck(__file__)
-
-
-class NullExporter:
-    """A Python exporter whose export() keeps nothing and returns SUCCESS (0)."""
-
-    def export(self, spans: list[Span]) -> int:
-        return 0
-
-    def shutdown(self) -> None:
-        pass
 
 
 class FailingExporter:
@@ -79,21 +69,16 @@ def run(endpoint: str) -> None:
     native = Exporter(endpoint, {"X-Project-Id": "leaks", "Authorization": "Bearer k"}, **opts)
     python = Exporter(endpoint, **opts)
     python.set_python_exporter(NullExporter())
-    failing = Exporter(
-        endpoint,
-        python_max_attempts=2,
-        python_retry_initial=0.0001,
-        python_retry_max=0.0001,
+    # two tries, almost no back-off: a failing Python exporter gives up at once
+    fast_fail = {
         **opts,
-    )
+        "python_max_attempts": 2,
+        "python_retry_initial": 0.0001,
+        "python_retry_max": 0.0001,
+    }
+    failing = Exporter(endpoint, **fast_fail)
     failing.set_python_exporter(FailingExporter())
-    refusing = Exporter(
-        endpoint,
-        python_max_attempts=2,
-        python_retry_initial=0.0001,
-        python_retry_max=0.0001,
-        **opts,
-    )
+    refusing = Exporter(endpoint, **fast_fail)
     refusing.set_python_exporter(RefusingExporter())
     tiny_py = Exporter(endpoint, max_queue_size=4, max_batch_size=4, schedule_delay=30.0)
     tiny_py.set_python_exporter(NullExporter())  # the thread waits: pushes drop the oldest

@@ -6,17 +6,19 @@ exit and their memory returns. (The dead backend: leak_exporter_dead.py.)"""
 
 from __future__ import annotations
 
-from _leakcheck import LeakCheck, native_threads, runtime_counts, wait_runtime_back, wait_until
+from _leakcheck import (
+    LeakCheck,
+    NullExporter,
+    native_threads,
+    runtime_counts,
+    wait_runtime_back,
+    wait_until,
+)
 
 from judgeval_fast._native import Exporter, Span
 from judgeval_fast.backend import start_backend_process, stop_backend_process
 
 check = LeakCheck(__file__)
-
-
-class NullExporter:
-    def export(self, spans: list[Span]) -> int:
-        return 0
 
 
 class DownExporter:

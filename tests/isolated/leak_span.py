@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import collections.abc
 
-from _leakcheck import LeakCheck
+from _leakcheck import BadRepr, BadStr, LeakCheck, Plain
 
 from judgeval_fast import _native
 from judgeval_fast._native import Span, SpanContext, Store
@@ -14,25 +14,6 @@ from judgeval_fast.span import SpanKind
 
 check = LeakCheck(__file__)
 BASE = _native.configure()
-
-
-class BadRepr:
-    def __repr__(self) -> str:
-        raise RuntimeError("no repr")
-
-
-class BadStr:
-    """A key whose str() raises: the attribute is dropped (counted)."""
-
-    def __str__(self) -> str:
-        raise RuntimeError("no str")
-
-    def __hash__(self) -> int:
-        return 1
-
-
-class Plain:
-    pass
 
 
 class Items(collections.abc.Mapping):

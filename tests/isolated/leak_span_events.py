@@ -3,7 +3,7 @@ exception and set_status in every form."""
 
 from __future__ import annotations
 
-from _leakcheck import LeakCheck
+from _leakcheck import BadRepr, BadStr, LeakCheck, Plain
 
 from judgeval_fast import _native
 from judgeval_fast._native import Span, Status
@@ -11,23 +11,6 @@ from judgeval_fast.span import StatusCode
 
 check = LeakCheck(__file__)
 BASE = _native.configure()
-
-
-class BadRepr:
-    def __repr__(self) -> str:
-        raise RuntimeError("no repr")
-
-
-class BadStr:
-    def __str__(self) -> str:
-        raise RuntimeError("no str")
-
-    def __hash__(self) -> int:
-        return 1
-
-
-class Plain:
-    pass
 
 
 ITEMS_LIKE = {"m1": 1, "m2": "two", 3: BadRepr()}

@@ -5,17 +5,12 @@ through the untracked Span). These cases currently LEAK; see the messages."""
 
 from __future__ import annotations
 
-from _leakcheck import LeakCheck
+from _leakcheck import BadStr, LeakCheck
 
 from judgeval_fast._native import Exporter, Span, Store
 
 check = LeakCheck(__file__)
 ENDPOINT = "http://127.0.0.1:9/v1/traces"  # never contacted: no span reaches a queue
-
-
-class BadStr:
-    def __str__(self) -> str:
-        raise RuntimeError("no str")
 
 
 def reinit_after_failed_init_exporter() -> None:
