@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import http.client
 import json
+import re
 import socket
 import threading
 import time
@@ -41,6 +42,29 @@ TRACE_ID = bytes.fromhex("0af7651916cd43dd8448eb211c80319c")
 SPAN_ID = bytes.fromhex("b7ad6b7169203331")
 PARENT_ID = bytes.fromhex("00f067aa0ba902b7")
 PB = {"Content-Type": "application/x-protobuf"}
+BACKEND_README = Path(__file__).resolve().parents[1] / "judgeval_fast" / "backend" / "README.md"
+# The integer entries of GET /_admin/stats (checked against the list documented in
+# judgeval_fast/backend/README.md): stored-row counts, request counters, connections and
+# the request log size. The rest are uptime_s (float), discard, auth_required and
+# fault_config.
+STATS_COUNTERS = (
+    "spans",
+    "tags",
+    "evaluations",
+    "projects",
+    "requests",
+    "trace_requests",
+    "rejected",
+    "bytes_received",
+    "faulted",
+    "partial_rejected_spans",
+    "connections_total",
+    "connections_open",
+    "request_log_size",
+)
+# Those POST /_admin/reset leaves non-zero: projects are kept (README), and the open test
+# connection plus the admin calls after the reset count as connections again.
+KEPT_BY_RESET = {"projects", "connections_total", "connections_open"}
 
 
 # -- helpers ----------------------------------------------------------------
@@ -170,22 +194,23 @@ def http_conn(url: str) -> Iterator[Http]:
 # -- trace export -----------------------------------------------------------
 
 
+def documented_stats_keys() -> set[str]:
+    """The keys the backend README lists for GET /_admin/stats."""
+    text = BACKEND_README.read_text(encoding="utf-8")
+    m = re.search(r"`GET /_admin/stats` → `([^`]*)`", text)
+    assert m, f"no GET /_admin/stats key list in {BACKEND_README}"
+    return {k.strip() for k in m.group(1).split(",")}
+
+
 def test_health_and_stats_shape(http_conn: Http, client: BackendClient) -> None:
     status, _, body = http_conn.request("GET", "/health")
     assert status == 200 and json.loads(body) == {"status": "ok"}
     stats = client.stats()
-    for key in (
-        "spans",
-        "tags",
-        "evaluations",
-        "requests",
-        "trace_requests",
-        "rejected",
-        "bytes_received",
-        "faulted",
-        "projects",
-    ):
-        assert isinstance(stats[key], int), key
+    documented = documented_stats_keys()
+    assert set(stats) == documented
+    assert set(STATS_COUNTERS) <= documented and KEPT_BY_RESET <= set(STATS_COUNTERS)
+    for key in STATS_COUNTERS:
+        assert type(stats[key]) is int, key
     assert stats["requests"] == 0  # admin and /health are not counted
 
 
@@ -586,9 +611,9 @@ def test_fault_latency(http_conn: Http, client: BackendClient) -> None:
     assert entry["fault"] == "latency"
     assert entry["t_done"] - entry["t"] >= 0.29
     client.clear_faults()
-    t0 = time.monotonic()
-    http_conn.request("POST", "/v1/traces", make_request(), PB)
-    assert time.monotonic() - t0 < 0.25
+    status, _, _ = http_conn.request("POST", "/v1/traces", make_request(), PB)
+    assert status == 200
+    assert [e["fault"] for e in client.requests()] == ["latency", None]
 
 
 def test_fault_reset(url: str, client: BackendClient) -> None:
@@ -758,15 +783,9 @@ def test_admin_reset(http_conn: Http, client: BackendClient) -> None:
     last_id = client.requests()[-1]["id"]
     client.reset()
     stats = client.stats()
-    for key in (
-        "spans",
-        "tags",
-        "evaluations",
-        "requests",
-        "bytes_received",
-        "trace_requests",
-    ):
-        assert stats[key] == 0, key
+    for key in STATS_COUNTERS:
+        if key not in KEPT_BY_RESET:
+            assert stats[key] == 0, key
     assert client.spans() == [] and client.tags() == [] and client.evaluations() == []
     assert client.requests() == []
     # Ids keep increasing across resets so ``since`` pollers are not confused.
@@ -781,13 +800,13 @@ def test_discard_mode_counts_without_storing() -> None:
     proc, url = start_backend_process(extra_args=["--discard"])
     try:
         conn = Http(url)
-        big = b"\x00" * (4 * 1024 * 1024)  # not even valid protobuf: never decoded
-        t0 = time.monotonic()
+        # Corrupt protobuf, which a decoding backend answers with 400 (as any corrupt
+        # body, test_garbage_body_rejected_server_alive): a 200 means it was never decoded.
+        big = b"\x00" * (4 * 1024 * 1024)
         for _ in range(5):
             status, headers, body = conn.request("POST", "/v1/traces", big, PB)
             assert status == 200 and body == b""
             assert headers["content-type"] == "application/x-protobuf"
-        assert time.monotonic() - t0 < 5
         conn.close()
         stats = BackendClient(url).stats()
         assert stats["trace_requests"] == 5 and stats["requests"] == 5
