@@ -830,11 +830,14 @@ static PyObject *Span_get_span_context(PyObject *op, PyObject *unused) {
     return Py_NewRef(s->context);
 }
 
-static PyObject *Span_set_attribute(PyObject *op, PyObject *args) {
-    PyObject *key, *value;
-    if (!PyArg_UnpackTuple(args, "set_attribute", 2, 2, &key, &value)) return NULL;
+/* METH_FASTCALL: the hot path builds no argument tuple. Same messages as PyArg_UnpackTuple. */
+static PyObject *Span_set_attribute(PyObject *op, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 2) {
+        PyErr_Format(PyExc_TypeError, "set_attribute expected 2 arguments, got %zd", nargs);
+        return NULL;
+    }
     if (span_ready((SpanObject *)op) < 0) return NULL;
-    jf_span_set_attribute((SpanObject *)op, key, value);
+    jf_span_set_attribute((SpanObject *)op, args[0], args[1]);
     Py_RETURN_NONE;
 }
 
@@ -1061,12 +1064,27 @@ static PyObject *Span_is_recording(PyObject *op, PyObject *unused) {
     return PyBool_FromLong(!((SpanObject *)op)->ended);
 }
 
-static PyObject *Span_end(PyObject *op, PyObject *args, PyObject *kwds) {
+/* METH_FASTCALL | METH_KEYWORDS: end(end_time=None), end_time positional or by keyword,
+ * with the messages PyArg_ParseTupleAndKeywords("|O:end") gives. */
+static PyObject *Span_end(PyObject *op, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames) {
     SpanObject *s = (SpanObject *)op;
-    static char *kwlist[] = {"end_time", NULL};
-    PyObject *end = Py_None;
+    Py_ssize_t nkw = kwnames ? PyTuple_Size(kwnames) : 0;
+    PyObject *end = nargs ? args[0] : NULL;
     int64_t t;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|O:end", kwlist, &end)) return NULL;
+    if (nargs + nkw > 1) {
+        PyErr_Format(PyExc_TypeError, "end() takes at most 1 %sargument (%zd given)", nargs ? "" : "keyword ",
+                     nargs + nkw);
+        return NULL;
+    }
+    if (nkw) {
+        PyObject *kw = PyTuple_GetItem(kwnames, 0);
+        if (!kw) return NULL;
+        if (PyUnicode_CompareWithASCIIString(kw, "end_time") != 0) {
+            PyErr_Format(PyExc_TypeError, "'%S' is an invalid keyword argument for end()", kw);
+            return NULL;
+        }
+        end = args[0];  /* keyword values follow the positional ones */
+    }
     if (span_ready(s) < 0 || parse_time(end, &t, "end_time") < 0) return NULL;
     jf_span_end(s, t);
     Py_RETURN_NONE;
@@ -1077,10 +1095,13 @@ static PyObject *Span_enter(PyObject *op, PyObject *unused) {
     return Py_NewRef(op);
 }
 
-static PyObject *Span_exit(PyObject *op, PyObject *args) {
+static PyObject *Span_exit(PyObject *op, PyObject *const *args, Py_ssize_t nargs) {
     SpanObject *s = (SpanObject *)op;
-    PyObject *et, *ev, *tb;
-    if (!PyArg_UnpackTuple(args, "__exit__", 3, 3, &et, &ev, &tb)) return NULL;
+    if (nargs != 3) {
+        PyErr_Format(PyExc_TypeError, "__exit__ expected 3 arguments, got %zd", nargs);
+        return NULL;
+    }
+    PyObject *ev = args[1];
     if (span_ready(s) < 0) return NULL;
     if (ev != Py_None && !s->ended && PyObject_IsInstance(ev, PyExc_Exception) == 1) {
         PyObject *r = PyObject_CallMethod(op, "record_exception", "O", ev);
@@ -1188,7 +1209,7 @@ static PyObject *Span_get_links(PyObject *op, void *c) { (void)op; (void)c; retu
 
 static PyMethodDef Span_methods[] = {
     {"get_span_context", Span_get_span_context, METH_NOARGS, "get_span_context($self, /)\n--\n\nThe span's SpanContext (cached)."},
-    {"set_attribute", Span_set_attribute, METH_VARARGS,
+    {"set_attribute", (PyCFunction)(void (*)(void))Span_set_attribute, METH_FASTCALL,
      "set_attribute($self, key, value, /)\n--\n\nSet one attribute; unsupported values are converted, oversized ones truncated (counted)."},
     {"set_attributes", Span_set_attributes, METH_O, "set_attributes($self, attributes, /)\n--\n\nSet every item of a mapping."},
     {"add_event", (PyCFunction)(void (*)(void))Span_add_event, METH_VARARGS | METH_KEYWORDS,
@@ -1200,10 +1221,10 @@ static PyMethodDef Span_methods[] = {
      "set_status($self, status, description=None)\n--\n\nSet the status (OK is final; UNSET never overrides)."},
     {"update_name", Span_update_name, METH_O, "update_name($self, name, /)\n--\n\nRename the span."},
     {"is_recording", Span_is_recording, METH_NOARGS, "is_recording($self, /)\n--\n\nTrue until end()."},
-    {"end", (PyCFunction)(void (*)(void))Span_end, METH_VARARGS | METH_KEYWORDS,
+    {"end", (PyCFunction)(void (*)(void))Span_end, METH_FASTCALL | METH_KEYWORDS,
      "end($self, end_time=None)\n--\n\nEnd the span, encode it and hand it to its exporter. A second call is ignored."},
     {"__enter__", Span_enter, METH_NOARGS, NULL},
-    {"__exit__", Span_exit, METH_VARARGS, NULL},
+    {"__exit__", (PyCFunction)(void (*)(void))Span_exit, METH_FASTCALL, NULL},
     {"_encode", Span_encode, METH_NOARGS, "_encode($self, /)\n--\n\nThe span's OTLP Span message (tests)."},
     {NULL, NULL, 0, NULL},
 };
