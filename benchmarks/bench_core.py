@@ -351,11 +351,17 @@ def test_span_native_exporter(benchmark: Any, discard_backend: Any) -> None:
             native_span_loop(exporter), rounds=SPAN_ROUNDS["native"], warmup_rounds=5
         )
         per_unit(benchmark, SPAN_LOOP)
-        exporter.force_flush(30)
+        flushed = exporter.force_flush(30)
         stats = exporter.stats()
         benchmark.extra_info.update(
             {k: stats[k] for k in ("spans_queued", "exported", "dropped_queue_full", "failed")}
         )
+        # Everything ended was delivered: spans_queued counts every span the queue accepted
+        # (a span dropped as oversize never enters it), and after a complete flush each one
+        # must be exported, not failed, rejected or dropped.
+        assert flushed, f"force_flush(30) timed out: {stats}"
+        assert stats["exported"] == stats["spans_queued"], stats
+        assert not any(v for k, v in stats.items() if k.startswith("dropped_")), stats
     finally:
         exporter.shutdown(10)
 
