@@ -942,27 +942,23 @@ done:
     return r;
 }
 
-static PyObject *Span_record_exception(PyObject *op, PyObject *args, PyObject *kwds) {
-    SpanObject *s = (SpanObject *)op;
-    jf_state *st = jf_state_of_type(Py_TYPE(op));
-    static char *kwlist[] = {"exception", "attributes", "timestamp", "escaped", NULL};
-    PyObject *exc, *attributes = Py_None, *ts = Py_None;
-    int escaped = 0;
-    int64_t t;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|OOp:record_exception", kwlist, &exc, &attributes, &ts, &escaped))
-        return NULL;
-    if (span_ready(s) < 0 || parse_time(ts, &t, "timestamp") < 0) return NULL;
-    if (s->ended) Py_RETURN_NONE;
-    PyObject *d = PyDict_New(), *name = NULL, *v = NULL;
-    if (!d) return NULL;
-    v = exception_type_name(exc);
-    if (!v || PyDict_SetItemString(d, "exception.type", v) < 0) goto error;
-    Py_CLEAR(v);
-    v = PyObject_Str(exc);
-    if (!v) {
-        PyErr_Clear();
-        v = PyUnicode_FromString("<unprintable exception>");
-    }
+/* Adds the "exception" event for exc with OpenTelemetry's attributes (plus `attributes`,
+ * a dict or NULL/None). The exception's type name and str(exc) are computed once and
+ * handed back as new references in *type_name (never NULL unless out of memory) and
+ * *message (NULL when str() raised), so that __exit__ can build the status without
+ * running the exception's __str__ a second time. Returns 0, or -1 with an exception set
+ * (the outputs are set either way; the caller releases them). */
+static int record_exception(SpanObject *s, PyObject *exc, PyObject *attributes, int64_t t, int escaped,
+                            PyObject **type_name, PyObject **message) {
+    jf_state *st = jf_state_of_type(Py_TYPE(s));
+    PyObject *d = NULL, *name = NULL, *v = NULL;
+    *type_name = exception_type_name(exc);
+    *message = PyObject_Str(exc);
+    if (!*message) PyErr_Clear();
+    if (!*type_name) return -1;
+    if (!(d = PyDict_New())) return -1;
+    if (PyDict_SetItemString(d, "exception.type", *type_name) < 0) goto error;
+    v = *message ? Py_NewRef(*message) : PyUnicode_FromString("<unprintable exception>");
     if (!v || PyDict_SetItemString(d, "exception.message", v) < 0) goto error;
     Py_CLEAR(v);
     v = exception_stacktrace(st, exc);
@@ -971,17 +967,35 @@ static PyObject *Span_record_exception(PyObject *op, PyObject *args, PyObject *k
     v = PyUnicode_FromString(escaped ? "True" : "False");
     if (!v || PyDict_SetItemString(d, "exception.escaped", v) < 0) goto error;
     Py_CLEAR(v);
-    if (attributes != Py_None && PyDict_Check(attributes) && PyDict_Update(d, attributes) < 0) goto error;
+    if (attributes && attributes != Py_None && PyDict_Check(attributes) && PyDict_Update(d, attributes) < 0)
+        goto error;
     name = PyUnicode_FromString("exception");
     if (!name || add_event(s, name, d, t) < 0) goto error;
     Py_DECREF(name);
     Py_DECREF(d);
-    Py_RETURN_NONE;
+    return 0;
 error:
     Py_XDECREF(name);
     Py_XDECREF(v);
     Py_DECREF(d);
-    return NULL;
+    return -1;
+}
+
+static PyObject *Span_record_exception(PyObject *op, PyObject *args, PyObject *kwds) {
+    SpanObject *s = (SpanObject *)op;
+    static char *kwlist[] = {"exception", "attributes", "timestamp", "escaped", NULL};
+    PyObject *exc, *attributes = Py_None, *ts = Py_None, *type_name, *message;
+    int escaped = 0;
+    int64_t t;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|OOp:record_exception", kwlist, &exc, &attributes, &ts, &escaped))
+        return NULL;
+    if (span_ready(s) < 0 || parse_time(ts, &t, "timestamp") < 0) return NULL;
+    if (s->ended) Py_RETURN_NONE;
+    int rc = record_exception(s, exc, attributes, t, escaped, &type_name, &message);
+    Py_XDECREF(type_name);
+    Py_XDECREF(message);
+    if (rc < 0) return NULL;
+    Py_RETURN_NONE;
 }
 
 /* Reads a status argument: int code, an enum with .value, or a Status-like object with
@@ -1103,22 +1117,22 @@ static PyObject *Span_exit(PyObject *op, PyObject *const *args, Py_ssize_t nargs
     }
     PyObject *ev = args[1];
     if (span_ready(s) < 0) return NULL;
-    if (ev != Py_None && !s->ended && PyObject_IsInstance(ev, PyExc_Exception) == 1) {
-        PyObject *r = PyObject_CallMethod(op, "record_exception", "O", ev);
-        if (!r) PyErr_Clear();
-        Py_XDECREF(r);
-        if (s->status_code != JF_STATUS_OK) {
-            PyObject *tn = exception_type_name(ev), *msg = PyObject_Str(ev);
-            if (!msg) PyErr_Clear();
+    int is_exception = ev != Py_None && !s->ended ? PyObject_IsInstance(ev, PyExc_Exception) : 0;
+    if (is_exception < 0) PyErr_Clear();  /* a broken __class__: end the span, record nothing */
+    if (is_exception > 0) {
+        PyObject *tn, *msg;
+        if (record_exception(s, ev, NULL, 0, 0, &tn, &msg) < 0) PyErr_Clear();
+        /* The exception's __str__ (user code) may have ended the span: nothing after end. */
+        if (!s->ended && s->status_code != JF_STATUS_OK && tn) {
             Py_CLEAR(s->status_message);
             s->status_code = JF_STATUS_ERROR;
             PyObject *text = msg ? PyUnicode_FromFormat("%U: %U", tn, msg) : Py_NewRef(tn);
             s->status_message = text ? normalize_str(text) : NULL;  /* bounded, valid UTF-8 */
             Py_XDECREF(text);
             if (!s->status_message) PyErr_Clear();
-            Py_XDECREF(tn);
-            Py_XDECREF(msg);
         }
+        Py_XDECREF(tn);
+        Py_XDECREF(msg);
     }
     jf_span_end(s, 0);
     Py_RETURN_FALSE;

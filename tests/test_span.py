@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import time
+import traceback
 from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
@@ -279,6 +280,44 @@ def test_context_manager_records_errors_and_reraises() -> None:
     assert not span.is_recording()
     assert span.status.status_code == 2 and span.status.description == "KeyError: 'missing'"
     assert span.events[0].name == "exception"
+
+
+def test_context_manager_runs_the_exception_str_once() -> None:
+    """__exit__ records the event and the status from one str(exc): the user's __str__
+    runs once on our side (traceback.format_exception, for the stacktrace attribute,
+    runs it as well, exactly as when it formats the exception on its own)."""
+
+    class Counted(Exception):
+        calls = 0
+
+        def __str__(self) -> str:
+            Counted.calls += 1
+            return "counted"
+
+    try:
+        raise Counted
+    except Counted as exc:
+        traceback.format_exception(type(exc), exc, exc.__traceback__)
+    by_traceback = Counted.calls
+    Counted.calls = 0
+    with pytest.raises(Counted):
+        with _native.Span("cm") as span:
+            raise Counted
+    assert Counted.calls == 1 + by_traceback
+    assert span.status.description == f"{__name__}.{Counted.__qualname__}: counted"
+    assert dict(span.events[0].attributes)["exception.message"] == "counted"
+
+
+def test_context_manager_with_an_unprintable_exception() -> None:
+    class Weird(Exception):
+        def __str__(self) -> str:
+            raise RuntimeError("nope")
+
+    with pytest.raises(Weird):
+        with _native.Span("cm") as span:
+            raise Weird
+    assert span.status.description == f"{__name__}.{Weird.__qualname__}"
+    assert dict(span.events[0].attributes)["exception.message"] == "<unprintable exception>"
 
 
 def test_context_manager_base_exception_still_ends_the_span() -> None:
