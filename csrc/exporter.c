@@ -654,7 +654,7 @@ static void release_records(jf_item *it) {
     }
 }
 
-void jf_exporter_submit(jf_exporter *e, SpanObject *s) {
+void jf_exporter_submit(jf_exporter *e, SpanObject *s, int64_t now_mono_ns) {
     jf_item *it, *dropped;
     int start;
     if (e->py_exporter) {
@@ -672,7 +672,7 @@ void jf_exporter_submit(jf_exporter *e, SpanObject *s) {
         jf_rt.ctr.encode_failures++;
         return;
     }
-    int rc = jf_queue_push(&e->q, it, jf_now_mono_ns(), &dropped, &start);
+    int rc = jf_queue_push(&e->q, it, now_mono_ns, &dropped, &start);
     if (rc != JF_PUSH_OK) {
         release_records(it);  /* counted by the queue (rejected_stopped / dropped_oversize) */
         return;

@@ -133,9 +133,10 @@ static inline void jf_exporter_incref(jf_exporter *e) { atomic_fetch_add(&e->ref
 void jf_exporter_decref(jf_exporter *e);
 
 /* Hands an ended span to its exporter: encodes it (native path) or queues the object
- * (Python path), starting the thread on demand. GIL held. Never raises; every outcome
- * is counted. */
-void jf_exporter_submit(jf_exporter *e, SpanObject *s);
+ * (Python path), starting the thread on demand. now_mono_ns is the monotonic clock
+ * reading taken when the span ended (jf_span_end reads the clock once for both). GIL
+ * held. Never raises; every outcome is counted. */
+void jf_exporter_submit(jf_exporter *e, SpanObject *s, int64_t now_mono_ns);
 
 /* Fork hooks for one exporter (module.c calls them for every live exporter). */
 void jf_exporter_atfork_prepare(jf_exporter *e);

@@ -609,10 +609,19 @@ jf_item *jf_span_encode(SpanObject *s) {
 /* ======================================================================== */
 
 /* Current unix time as seen by this span: start + monotonic delta when the span was
- * started "now", so that durations never go negative on a wall-clock step. */
-static int64_t span_now(SpanObject *s) {
-    if (s->mono_start) return s->start_unix_ns + (jf_now_mono_ns() - s->start_mono_ns);
+ * started "now", so that durations never go negative on a wall-clock step. When the
+ * monotonic clock was read for it, *mono_ns gets that reading (else it is untouched). */
+static int64_t span_now_mono(SpanObject *s, int64_t *mono_ns) {
+    if (s->mono_start) {
+        *mono_ns = jf_now_mono_ns();
+        return s->start_unix_ns + (*mono_ns - s->start_mono_ns);
+    }
     return jf_now_unix_ns();
+}
+
+static int64_t span_now(SpanObject *s) {
+    int64_t unused;
+    return span_now_mono(s, &unused);
 }
 
 static uint64_t nonzero_random(void) {
@@ -626,11 +635,13 @@ int jf_span_end(SpanObject *s, int64_t end_unix_ns) {
         jf_rt.ctr.spans_end_ignored++;
         return 1;
     }
+    int64_t mono = -1;  /* CLOCK_MONOTONIC is never negative: -1 means "not read yet" */
     s->ended = 1;
-    s->end_unix_ns = end_unix_ns ? end_unix_ns : span_now(s);
+    s->end_unix_ns = end_unix_ns ? end_unix_ns : span_now_mono(s, &mono);
     jf_rt.ctr.spans_ended++;
     if (s->store) jf_store_remove_key(s->store, &s->key);
-    if (s->exporter) jf_exporter_submit(s->exporter, s);
+    /* One clock reading per end: the end time's is also the queue's arrival time. */
+    if (s->exporter) jf_exporter_submit(s->exporter, s, mono >= 0 ? mono : jf_now_mono_ns());
     else jf_rt.ctr.spans_unexported++;
     return 0;
 }
