@@ -21,8 +21,8 @@ __all__ = [
     "INVALID_SPAN_CONTEXT",
     "Frame",
     "NonRecordingSpan",
-    "current_frame",
-    "current_span",
+    "agent_context",
+    "current",
 ]
 
 
@@ -42,7 +42,7 @@ class Frame:
         self.inherited = merged  # copy-on-write: frames of running children keep theirs
 
 
-_current: contextvars.ContextVar[Frame | None] = contextvars.ContextVar(
+current: contextvars.ContextVar[Frame | None] = contextvars.ContextVar(
     "judgeval_fast_current_span", default=None
 )
 
@@ -50,23 +50,6 @@ _current: contextvars.ContextVar[Frame | None] = contextvars.ContextVar(
 agent_context: contextvars.ContextVar[tuple[str, str | None, str | None, str | None] | None] = (
     contextvars.ContextVar("judgeval_fast_agent", default=None)
 )
-
-
-def current_frame() -> Frame | None:
-    return _current.get()
-
-
-def push(frame: Frame) -> contextvars.Token[Frame | None]:
-    return _current.set(frame)
-
-
-def pop(token: contextvars.Token[Frame | None]) -> None:
-    try:
-        _current.reset(token)
-    except ValueError:
-        # The token belongs to another context (a generator resumed elsewhere): the
-        # value set by this frame is dropped instead of restoring a foreign one.
-        _current.set(None)
 
 
 INVALID_SPAN_CONTEXT = SpanContext(0, 0, trace_flags=0)
@@ -113,9 +96,3 @@ class NonRecordingSpan:
 
 
 INVALID_SPAN = NonRecordingSpan()
-
-
-def current_span() -> Span | NonRecordingSpan:
-    """The current span, or INVALID_SPAN (never None)."""
-    frame = _current.get()
-    return frame.span if frame is not None else INVALID_SPAN

@@ -21,15 +21,57 @@ from typing import Any
 
 from judgeval_fast._native import Exporter
 from judgeval_fast.api import JudgmentSyncClient
-from judgeval_fast.exporter import ExporterConfig, create_exporter
+from judgeval_fast.exporter import ExporterConfig, create_exporter, registry_key
 from judgeval_fast.worker import get_control_worker
 
 logger = logging.getLogger("judgeval_fast")
 
-RESOLVE_RETRY_SECONDS = 5.0  # after the worker gave up on a resolution
+RESOLVE_RETRY_SECONDS = 5.0  # after a failed resolution, before the next is queued
+# A queued resolution may be lost (the control worker drops its oldest call when full,
+# a fork empties it): past this, a new span queues another rather than waiting forever.
+RESOLVE_STALE_SECONDS = 30.0
 
 # (api_url, api_key, project_name) -> project id; only successes are cached.
 _project_ids: dict[tuple[str, str | None, str], str] = {}
+
+
+def fetch_project_id(
+    client: JudgmentSyncClient, project_name: str, cache_key: tuple[str, str | None, str]
+) -> str | None:
+    """POST /projects/resolve/ (on a worker thread); the id, cached, or None if unknown.
+    Transport and HTTP errors raise, so that the worker retries them."""
+    answer = client.projects_resolve({"project_name": project_name})
+    project_id = answer.get("project_id") if isinstance(answer, Mapping) else None
+    if not project_id:
+        logger.error("judgeval_fast: project %r was not found", project_name)
+        return None
+    _project_ids[cache_key] = str(project_id)
+    return str(project_id)
+
+
+_override_retry_at: dict[tuple[str, str | None, str], float] = {}
+
+
+def project_id_for(api_url: str, client: JudgmentSyncClient, project_name: str) -> str | None:
+    """The id of another project (override_project) if known; otherwise one resolution is
+    queued on the control worker (not one per call) and None is returned. Never blocks."""
+    cache_key = (api_url, client.api_key, project_name)
+    known = _project_ids.get(cache_key)
+    if known or time.monotonic() < _override_retry_at.get(cache_key, 0.0):
+        return known
+    _override_retry_at[cache_key] = time.monotonic() + RESOLVE_STALE_SECONDS
+
+    def resolve() -> None:
+        try:
+            found = fetch_project_id(client, project_name, cache_key)
+        except BaseException:
+            _override_retry_at[cache_key] = time.monotonic() + RESOLVE_RETRY_SECONDS
+            raise
+        if found is None:
+            _override_retry_at[cache_key] = time.monotonic() + RESOLVE_RETRY_SECONDS
+
+    get_control_worker().submit(resolve)
+    return None
 
 
 class Destination:
@@ -41,7 +83,7 @@ class Destination:
         endpoint: str,
         headers: Mapping[str, str],
         resource: Mapping[str, Any],
-        config: ExporterConfig | None,
+        config: ExporterConfig,
         project_name: str,
         project_id: str | None,
         id_cache_key: tuple[str, str | None, str],
@@ -55,8 +97,7 @@ class Destination:
         self._id_cache_key = id_cache_key
         self.project_id = project_id or _project_ids.get(id_cache_key)
         self._lock = threading.Lock()
-        self._resolving = False
-        self._retry_at = 0.0
+        self._retry_at = 0.0  # no resolution is queued before this (one in flight, or back-off)
         self.leases = 0
         self.native = self.new_exporter()
         self._extra: weakref.WeakSet[Exporter] = weakref.WeakSet()
@@ -81,48 +122,86 @@ class Destination:
         """Apply the project id to an extra exporter too (a processor's Python-path one)."""
         self._extra.add(exporter)
 
+    def release(self, timeout: float) -> bool:
+        """Drop one lease; the last one shuts the exporter down. Returns the flush result."""
+        return release_destination(self, timeout)
+
     # -- project id ------------------------------------------------------------------
 
     def ensure_resolved(self, client: JudgmentSyncClient) -> None:
         """Queue the resolution of the project id unless known or under way. Never blocks."""
         if self.project_id is not None:
             return
+        now = time.monotonic()
         with self._lock:
-            if self._resolving or time.monotonic() < self._retry_at or self.project_id:
+            if self.project_id or now < self._retry_at:
                 return
-            self._resolving = True
+            self._retry_at = now + RESOLVE_STALE_SECONDS
         get_control_worker().submit(lambda: self._resolve(client))
 
     def _resolve(self, client: JudgmentSyncClient) -> None:
         # Runs on the worker; an exception makes the worker retry with back-off.
         try:
-            answer = client.projects_resolve({"project_name": self.project_name})
+            project_id = fetch_project_id(client, self.project_name, self._id_cache_key)
         except BaseException:
-            with self._lock:
-                self._retry_at = time.monotonic() + RESOLVE_RETRY_SECONDS
-                self._resolving = False
+            self._back_off()
             raise
-        project_id = answer.get("project_id") if isinstance(answer, Mapping) else None
-        if not project_id:
-            with self._lock:
-                self._retry_at = time.monotonic() + RESOLVE_RETRY_SECONDS
-                self._resolving = False
-            logger.error(
-                "judgeval_fast: project %r was not found; its spans are held (bounded) until it is",
-                self.project_name,
-            )
+        if project_id is None:
+            self._back_off()  # its spans are held (bounded, counted) until it exists
             return
-        self.set_project_id(str(project_id))
+        self.set_project_id(project_id)
+
+    def _back_off(self) -> None:
+        with self._lock:
+            self._retry_at = time.monotonic() + RESOLVE_RETRY_SECONDS
 
     def set_project_id(self, project_id: str) -> None:
         with self._lock:
             self.project_id = project_id
-            self._resolving = False
         _project_ids[self._id_cache_key] = project_id
         headers = self._current_headers()
         for exporter in [self.native, *self._extra]:
             exporter.set_headers(headers)
             exporter.resume()
+
+
+class DisabledDestination:
+    """Where a tracer whose monitoring is off points: nothing is exported, and all such
+    tracers share one paused exporter (their spans never reach it: observe() returns
+    functions undecorated and span() yields the non-recording span)."""
+
+    project_id = None
+    key = None
+
+    def __init__(self) -> None:
+        self._native: Exporter | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def native(self) -> Exporter:
+        with self._lock:
+            if self._native is None:
+                self._native = create_exporter(
+                    "http://127.0.0.1:9/disabled",
+                    paused=True,
+                    config=ExporterConfig(max_queue_size=1, max_batch_size=1),
+                )
+            return self._native
+
+    def ensure_resolved(self, client: Any) -> None:
+        pass
+
+    def new_exporter(self) -> Exporter:
+        return self.native
+
+    def track(self, exporter: Exporter) -> None:
+        pass
+
+    def release(self, timeout: float) -> bool:
+        return True
+
+
+DISABLED = DisabledDestination()
 
 
 _destinations: weakref.WeakValueDictionary[tuple[Any, ...], Destination] = (
@@ -149,15 +228,8 @@ def get_destination(
         headers["Authorization"] = f"Bearer {api_key}"
     if organization_id:
         headers["X-Organization-Id"] = organization_id
-    key = (
-        endpoint,
-        api_key,
-        organization_id,
-        project_name,
-        project_id,
-        tuple(sorted((k, repr(v)) for k, v in resource.items())),
-        repr(config),  # tracers asking for other bounds get their own exporter
-    )
+    cfg = config if config is not None else ExporterConfig()  # None and the default agree
+    key = (registry_key(endpoint, headers, resource, "judgeval", cfg), project_name, project_id)
     with _destinations_lock:
         dest = _destinations.get(key)
         if dest is None or dest.native.is_shutdown:
@@ -166,7 +238,7 @@ def get_destination(
                 endpoint,
                 headers,
                 resource,
-                config,
+                cfg,
                 project_name,
                 project_id,
                 (api_url, api_key, project_name),
@@ -193,7 +265,9 @@ def _reset_locks_in_child() -> None:
     _destinations_lock = threading.Lock()
     for dest in list(_destinations.values()):
         dest._lock = threading.Lock()
-        dest._resolving = False
+        dest._retry_at = 0.0  # the control worker's queue did not survive the fork
+    _override_retry_at.clear()
+    DISABLED._lock = threading.Lock()
 
 
 os.register_at_fork(after_in_child=_reset_locks_in_child)

@@ -159,13 +159,14 @@ _created: weakref.WeakSet[Exporter] = weakref.WeakSet()
 _registry_lock = threading.RLock()  # get_exporter holds it while create_exporter takes it
 
 
-def _key(
+def registry_key(
     endpoint: str,
     headers: Mapping[str, str],
     resource: Mapping[str, Any],
     scope: str,
     config: ExporterConfig | None,
 ) -> tuple[Any, ...]:
+    """What makes two exporters interchangeable: same destination, data and bounds."""
     return (
         endpoint,
         tuple(sorted(headers.items())),
@@ -187,7 +188,7 @@ def get_exporter(
     """The shared exporter of a destination and configuration, created on first use."""
     headers = dict(headers or {})
     resource = dict(resource or {})
-    key = _key(endpoint, headers, resource, scope_name, config)
+    key = registry_key(endpoint, headers, resource, scope_name, config)
     with _registry_lock:
         exporter = _registry.get(key)
         if exporter is None or exporter.is_shutdown:

@@ -19,7 +19,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from judgeval_fast import keys as K
-from judgeval_fast.serialize import serialize_with
 
 if TYPE_CHECKING:
     from judgeval_fast._native import Span
@@ -110,14 +109,13 @@ def _usage(provider: str, result: Any) -> dict[str, Any]:
 
 
 def _record_request(tracer: Tracer, span: Span, provider: str, kwargs: dict[str, Any]) -> None:
-    span.set_attribute(K.SPAN_KIND, "llm")
     span.set_attribute(K.AttributeKeys.JUDGMENT_LLM_PROVIDER.value, provider)
     span.set_attribute(K.AttributeKeys.GEN_AI_SYSTEM.value, provider)
     model = kwargs.get("model")
     if model is not None:
         span.set_attribute(K.AttributeKeys.GEN_AI_REQUEST_MODEL.value, str(model))
         span.set_attribute(K.AttributeKeys.JUDGMENT_LLM_MODEL_NAME.value, str(model))
-    span.set_attribute(K.INPUT, serialize_with(tracer.serializer, kwargs))
+    span.set_attribute(K.INPUT, tracer._ops.serialized(kwargs))
 
 
 def _record_response(
@@ -127,9 +125,7 @@ def _record_response(
         span.set_attribute(K.OUTPUT, "<stream>")
         return
     text = _output_text(provider, result)
-    span.set_attribute(
-        K.OUTPUT, text if isinstance(text, str) else serialize_with(tracer.serializer, result)
-    )
+    span.set_attribute(K.OUTPUT, text if isinstance(text, str) else tracer._ops.serialized(result))
     model = _get(result, "model") or _get(result, "model_version")
     if isinstance(model, str):
         span.set_attribute(K.AttributeKeys.GEN_AI_RESPONSE_MODEL.value, model)
@@ -160,7 +156,7 @@ def _traced(
 
     def failed(started: Any, exc: BaseException) -> None:
         span, _, token = started
-        (ops.fail if isinstance(exc, Exception) else ops.cancel)(span, exc)
+        ops.abort(span, exc)
         ops.finish(span, token)
 
     if inspect.iscoroutinefunction(method):
@@ -221,3 +217,16 @@ def wrap_client(tracer: Tracer, client: Any) -> Any:
         traced._judgeval_fast_wrapped = True  # type: ignore[attr-defined]
         setattr(owner, name, traced)
     return client
+
+
+def wrap_with_newest_tracer(client: Any) -> Any:
+    """judgeval.v1.instrumentation.wrap(client): trace client with the newest tracer that
+    is live and monitoring (a method is wrapped once, so with one tracer, not "every"
+    tracer, and never one that was shut down). Without one, client is returned as is."""
+    from judgeval_fast.tracer import Tracer
+
+    live = [t for t in list(Tracer._tracers) if not t._shut_down and t.enable_monitoring]
+    if not live:
+        logger.warning("judgeval_fast: wrap(): no live tracer; the client is not traced")
+        return client
+    return max(live, key=lambda t: t._created).wrap(client)

@@ -35,12 +35,16 @@ def exporter_health(stats: dict[str, Any]) -> dict[str, Any]:
 
 
 def health() -> dict[str, Any]:
-    """Counters of the span path, every registered exporter, the API worker and the runtime."""
+    """Counters of the span path, every exporter, both workers and the runtime.
+
+    ``worker`` is the API worker (tags, evaluations), ``control_worker`` the one that
+    resolves project ids; either is None until something was queued on it."""
     exporters = [{"endpoint": e.endpoint, **exporter_health(e.stats())} for e in live_exporters()]
-    worker = _worker.get_worker().stats() if _worker._worker is not None else None
+    workers = _worker.worker_stats()
     return {
         "spans": _native.span_counters(),
         "exporters": exporters,
-        "worker": worker,
+        "worker": workers["api"],
+        "control_worker": workers["control"],
         "runtime": _native.runtime_info(),
     }

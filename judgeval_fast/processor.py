@@ -20,7 +20,7 @@ from judgeval_fast.exporter import ExportResult
 from judgeval_fast.keys import UPDATE_ID
 
 if TYPE_CHECKING:
-    from judgeval_fast.destination import Destination
+    from judgeval_fast.destination import Destination, DisabledDestination
 
 __all__ = ["JudgmentSpanExporter", "JudgmentSpanProcessor"]
 
@@ -64,7 +64,7 @@ class JudgmentSpanProcessor:
     def __init__(
         self,
         tracer: Any,
-        destination: Destination,
+        destination: Destination | DisabledDestination,
         *,
         store_capacity: int = 10_000,
         store_ttl: float = 3600.0,
@@ -109,17 +109,15 @@ class JudgmentSpanProcessor:
         return bool(self._destination.native.force_flush(remaining)) and ok
 
     def shutdown(self, timeout_millis: int = 30000) -> bool:
+        """Flush both paths within the timeout, then release them (one deadline)."""
         if self._shut_down:
             return True
         self._shut_down = True
-        from judgeval_fast.destination import release_destination
-
-        timeout = max(0.0, timeout_millis / 1000.0)
-        ok = True
+        deadline = time.monotonic() + max(0.0, timeout_millis / 1000.0)
+        ok = self.force_flush(timeout_millis)
         if self._python_path is not None:
-            ok = self._python_path.shutdown(timeout / 2)
-            timeout /= 2
-        return release_destination(self._destination, timeout) and ok
+            ok = self._python_path.shutdown(max(0.0, deadline - time.monotonic())) and ok
+        return self._destination.release(max(0.0, deadline - time.monotonic())) and ok
 
     # -- routing ------------------------------------------------------------------------
 

@@ -75,13 +75,3 @@ def fallback_repr(obj: Any) -> str:
         return repr(obj)
     except Exception:
         return f"<{type(obj).__qualname__}>"
-
-
-def serialize_with(serializer: Serializer, obj: Any) -> str:
-    """serializer(obj) that never raises: a failing custom serializer falls back to repr()."""
-    try:
-        text = serializer(obj)
-    except Exception as exc:
-        logger.debug("serializer failed (%s); using repr()", exc)
-        return fallback_repr(obj)
-    return text if isinstance(text, str) else fallback_repr(text)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
+import itertools
 import logging
 import os
 import time
@@ -43,16 +44,22 @@ from judgeval_fast.context import (
     NonRecordingSpan,
     agent_context,
 )
-from judgeval_fast.context import _current as _global_current
-from judgeval_fast.destination import get_destination
+from judgeval_fast.context import current as _global_current
+from judgeval_fast.destination import (
+    DISABLED,
+    Destination,
+    DisabledDestination,
+    get_destination,
+    project_id_for,
+)
 from judgeval_fast.evaluation import example_dict, example_evaluation_run, trace_evaluation_run
 from judgeval_fast.exporter import ExporterConfig
 from judgeval_fast.guard import guard, stats_of
 from judgeval_fast.metrics import exporter_health
 from judgeval_fast.observe import InputCapture, make_observed
 from judgeval_fast.processor import JudgmentSpanProcessor, JudgmentTracerProvider
-from judgeval_fast.serialize import Serializer, safe_serialize, serialize_with
-from judgeval_fast.worker import get_worker
+from judgeval_fast.serialize import Serializer, fallback_repr, safe_serialize
+from judgeval_fast.worker import get_worker, worker_stats
 
 __all__ = ["Judgeval", "Tracer", "TracerFactory"]
 
@@ -63,7 +70,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_API_URL = "https://api.judgmentlabs.ai"
 TRACER_NAME = "judgeval"
 _NATIVE_TYPES = (str, int, float, bool)
-_KINDS = {"llm", "tool", "span", "function", "generator", "generator_item", "agent"}
 
 
 def _otel_resource_attributes() -> dict[str, str]:
@@ -148,9 +154,11 @@ class TraceOps:
             return
         try:
             self.tracer._var.reset(token)
-        except ValueError:
-            # The token belongs to another context (a generator step resumed elsewhere).
+        except ValueError as exc:
+            # Entered in another context (a span() scope left inside ctx.run, say): what
+            # it replaced cannot be restored here, so this context gets no current span.
             self.tracer._var.set(None)
+            self._error("leaving a span entered in another context", exc)
         except Exception as exc:
             self._error("leaving a span", exc)
 
@@ -171,17 +179,23 @@ class TraceOps:
             self._error("set_attribute", exc)
 
     def serialized(self, value: Any) -> Any:
+        """value for an attribute: scalars as they are, anything else through the tracer's
+        serializer. A failing serializer is counted (sdk_errors_isolated) and logged, and
+        the value is recorded as its repr() instead."""
         if type(value) in _NATIVE_TYPES:
             return value
-        return serialize_with(self.tracer.serializer, value)
+        try:
+            text = self.tracer.serializer(value)
+        except Exception as exc:
+            self._error("the serializer", exc)
+            return fallback_repr(value)
+        return text if isinstance(text, str) else fallback_repr(text)
 
     def record_input(
         self, span: Span, capture: InputCapture, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> None:
         try:
-            span.set_attribute(
-                K.INPUT, serialize_with(self.tracer.serializer, capture(args, kwargs))
-            )
+            span.set_attribute(K.INPUT, self.serialized(capture(args, kwargs)))
         except Exception as exc:
             self._error("recording inputs", exc)
 
@@ -191,24 +205,28 @@ class TraceOps:
         except Exception as exc:
             self._error("recording the output", exc)
 
-    def fail(self, span: Span, exc: BaseException) -> None:
+    def abort(
+        self, span: Span, exc: BaseException, record: bool = True, status: bool = True
+    ) -> None:
+        """Record what ended a span early. An Exception is the traced code's error: the
+        exception event and an ERROR status. A BaseException (KeyboardInterrupt,
+        SystemExit, CancelledError, GeneratorExit) is recorded as an escaped exception
+        but is no error of the traced code: no status."""
         try:
-            span.record_exception(exc)
-            try:
-                message = str(exc)
-            except Exception:
-                message = type(exc).__name__
-            span.set_status(2, message)
+            if not isinstance(exc, Exception):
+                if record:
+                    span.record_exception(exc, escaped=True)
+                return
+            if record:
+                span.record_exception(exc)
+            if status:
+                try:
+                    message = str(exc)
+                except Exception:
+                    message = type(exc).__name__
+                span.set_status(2, message)
         except Exception as err:
             self._error("recording an exception", err)
-
-    def cancel(self, span: Span, exc: BaseException) -> None:
-        # KeyboardInterrupt, SystemExit, CancelledError, GeneratorExit: recorded, and the
-        # span still ends, but it is not an error of the traced function.
-        try:
-            span.record_exception(exc, escaped=True)
-        except Exception as err:
-            self._error("recording a cancellation", err)
 
     def item_span(self, frame: Frame, name: str, item: Any) -> None:
         try:
@@ -238,13 +256,10 @@ class _SpanScope:
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> Literal[False]:
         span = self.span
-        if self.token is None or not isinstance(span, Span):
+        if self.token is None or not isinstance(span, Span):  # the SDK could not start it
             return False
         if exc is not None:
-            if isinstance(exc, Exception):
-                self.ops.fail(span, exc)
-            else:
-                self.ops.cancel(span, exc)
+            self.ops.abort(span, exc)
         self.ops.finish(span, self.token)
         return False
 
@@ -356,6 +371,7 @@ class Tracer:
 
     TRACER_NAME = TRACER_NAME
     _tracers: ClassVar[weakref.WeakSet[Tracer]] = weakref.WeakSet()
+    _creation_order: ClassVar[Iterator[int]] = itertools.count()
 
     def __init__(
         self,
@@ -393,7 +409,6 @@ class Tracer:
         self._shut_down = False
         self._spans_after_shutdown = 0
         self._ops = TraceOps(self)
-        self._owner_tag = id(self)
         base = (api_url or os.environ.get("JUDGMENT_API_URL") or DEFAULT_API_URL).strip()
         key = api_key if api_key is not None else os.environ.get("JUDGMENT_API_KEY")
         org = organization_id if organization_id is not None else os.environ.get("JUDGMENT_ORG_ID")
@@ -419,7 +434,7 @@ class Tracer:
                 self.project_name,
             )
             self.enable_monitoring = False
-        destination = None
+        destination: Destination | DisabledDestination = DISABLED
         if self.enable_monitoring:
             try:
                 destination = get_destination(
@@ -438,13 +453,12 @@ class Tracer:
                     "judgeval_fast: cannot export to %r (%s); monitoring is off", base, exc
                 )
                 self.enable_monitoring = False
-        if destination is None:
-            destination = _disabled_destination(self.resource)
         self._span_processor = JudgmentSpanProcessor(
             self, destination, store_capacity=metadata_capacity, store_ttl=metadata_ttl
         )
         self._tracer_provider = JudgmentTracerProvider(self, self._span_processor, self.resource)
         self._tracer = JudgmentTracer(self)
+        self._created = next(Tracer._creation_order)
         Tracer._tracers.add(self)
 
     # -- factories and context --------------------------------------------------------
@@ -576,12 +590,9 @@ class Tracer:
             token = self._var.set(Frame(span, None))
         try:
             yield span
-        except Exception as exc:
+        except BaseException as exc:
             if isinstance(span, Span):
-                if record_exception:
-                    span.record_exception(exc)
-                if set_status_on_exception:
-                    span.set_status(2, f"{type(exc).__name__}: {exc}")
+                self._ops.abort(span, exc, record_exception, set_status_on_exception)
             raise
         finally:
             self._ops.leave(token)
@@ -590,21 +601,28 @@ class Tracer:
 
     # -- attributes ------------------------------------------------------------------------
 
+    # The public setters are guarded once each; they share unguarded helpers rather than
+    # calling each other, so that one call pays for one guard.
+
+    def _set_on(self, span: Any, key: str, value: Any) -> None:
+        if span is None or not key or value is None:
+            return
+        span.set_attribute(key, self._ops.serialized(value))
+
+    def _set_current(self, key: str, value: Any) -> None:
+        frame = self._var.get()
+        if frame is not None:
+            self._set_on(frame.span, key, value)
+
     @guard()
     def set_attribute(self, key: str, value: Any) -> None:
         """Set an attribute on the current span (non-scalars through the serializer)."""
-        frame = self._var.get()
-        if frame is not None:
-            self.set_span_attribute(frame.span, key, value)
+        self._set_current(key, value)
 
     @guard()
     def set_span_attribute(self, span: Any, key: str, value: Any) -> None:
         """judgeval 0.32's form: set_attribute's rules, on the span given."""
-        if span is None or not key or value is None:
-            return
-        span.set_attribute(
-            key, value if type(value) in _NATIVE_TYPES else serialize_with(self.serializer, value)
-        )
+        self._set_on(span, key, value)
 
     @guard(fallback=lambda *a, **k: None)
     def get_effective_project_id(self) -> str | None:
@@ -614,42 +632,38 @@ class Tracer:
         inherited = frame.inherited if frame is not None else None
         if inherited and inherited.get(K.PROJECT_ID_OVERRIDE):
             return str(inherited[K.PROJECT_ID_OVERRIDE])
-        destination = self._span_processor._destination
-        if isinstance(destination, _DisabledDestination):
-            return self.project_id
-        return destination.project_id or self.project_id
+        return self._span_processor._destination.project_id or self.project_id
 
     @guard()
     def set_attributes(self, attributes: Mapping[str, Any] | None) -> None:
         if not attributes:
             return
         for key, value in attributes.items():
-            self.set_attribute(key, value)
+            self.set_attribute(key, value)  # per item, as upstream: a patched one applies
 
     @guard()
     def set_input(self, value: Any) -> None:
-        self.set_attribute(K.INPUT, value)
+        self._set_current(K.INPUT, value)
 
     @guard()
     def set_output(self, value: Any) -> None:
-        self.set_attribute(K.OUTPUT, value)
+        self._set_current(K.OUTPUT, value)
 
     @guard()
     def set_span_kind(self, kind: str | None) -> None:
-        if kind is not None:
-            self.set_attribute(K.SPAN_KIND, kind)
+        self._set_current(K.SPAN_KIND, kind)
 
     @guard()
     def set_llm_span(self) -> None:
-        self.set_span_kind("llm")
+        self._set_current(K.SPAN_KIND, "llm")
 
     @guard()
     def set_tool_span(self) -> None:
-        self.set_span_kind("tool")
+        self._set_current(K.SPAN_KIND, "tool")
 
     @guard()
     def set_general_span(self) -> None:
-        self.set_span_kind("span")
+        self._set_current(K.SPAN_KIND, "span")
 
     def _inherit(self, key: str, value: Any) -> None:
         frame = self._var.get()
@@ -688,22 +702,11 @@ class Tracer:
         if frame.span.parent is not None and not dangerously_allow_non_root_override:
             logger.error("judgeval_fast: override_project() must be called from a root span")
             return
-        from judgeval_fast.destination import _project_ids
-
-        known = _project_ids.get((self._api_url, self.api_client.api_key, project_name))
+        known = project_id_for(self._api_url, self.api_client, project_name)
         if known:
             self._inherit(K.PROJECT_ID_OVERRIDE, known)
-        else:
+        else:  # resolving on the control worker; the name stands in until the id is known
             self._inherit("judgment.project_name_override", project_name)
-            client = self.api_client
-            cache_key = (self._api_url, client.api_key, project_name)
-
-            def resolve() -> None:
-                answer = client.projects_resolve({"project_name": project_name})
-                if isinstance(answer, Mapping) and answer.get("project_id"):
-                    _project_ids[cache_key] = str(answer["project_id"])
-
-            get_worker().submit(resolve, owner=self._owner_tag)
 
     # -- API calls (queued, never blocking) -------------------------------------------
 
@@ -717,7 +720,7 @@ class Tracer:
     def _submit(self, call: Callable[[], Any]) -> None:
         if self._shut_down:
             return
-        get_worker().submit(call, owner=self._owner_tag)
+        get_worker().submit(call)
 
     @guard()
     def tag(self, tags: str | Sequence[str]) -> None:
@@ -791,7 +794,7 @@ class Tracer:
         run = trace_evaluation_run(
             self.project_name, ctx, ([scorer] if scorer is not None else []) + list(scorers or [])
         )
-        frame.span.set_attribute(K.PENDING_TRACE_EVAL, serialize_with(self.serializer, run))
+        frame.span.set_attribute(K.PENDING_TRACE_EVAL, self._ops.serialized(run))
 
     @guard(fallback=_noop_decorator)
     def agent(
@@ -880,7 +883,12 @@ class Tracer:
                 exp[k] += extra[k]
         store = processor._internal_attributes
         n, capacity, ttl, lru, expired, _, _ = store.stats()
-        w = get_worker().stats()
+        # API calls of both workers: tags and evaluations, and project-id resolutions.
+        per_worker = [x for x in worker_stats().values() if x is not None]
+
+        def calls(*keys: str) -> int:
+            return sum(x[k] for x in per_worker for k in keys)
+
         return {
             "spans_dropped": exp["dropped_queue_full"]
             + exp["dropped_oversize"]
@@ -897,46 +905,17 @@ class Tracer:
             "metadata_capacity": capacity,
             "metadata_ttl": ttl,
             "metadata_evictions": lru + expired,
-            "api_calls_pending": w["pending"] + w["running"],
-            "api_calls_succeeded": w["succeeded"],
-            "api_calls_failed": w["failed"],
-            "api_calls_dropped": w["dropped"] + w["dropped_shutdown"] + w["cancelled"],
-            "api_calls_retried": w["retried"],
+            "api_calls_pending": calls("pending", "running"),
+            "api_calls_succeeded": calls("succeeded"),
+            "api_calls_failed": calls("failed"),
+            "api_calls_dropped": calls("dropped", "dropped_shutdown", "cancelled"),
+            "api_calls_retried": calls("retried"),
             "spans_after_shutdown": self._spans_after_shutdown,
             "sdk_errors_isolated": stats_of(self).errors,
             "exporter_gil_acquisitions": exp["gil_acquisitions"],
             "project_resolved": processor._destination.project_id is not None,
             "last_export_error": exp["last_error"],
         }
-
-
-class _DisabledDestination:
-    """Stand-in destination of a tracer whose monitoring is off: nothing is exported."""
-
-    def __init__(self, resource: Mapping[str, Any]) -> None:
-        from judgeval_fast._native import Exporter
-
-        # A paused exporter to nowhere that never starts sending; spans never reach it
-        # because observe() returns functions undecorated when monitoring is off.
-        self.native = Exporter(
-            "http://127.0.0.1:9/disabled", paused=True, max_queue_size=1, max_batch_size=1
-        )
-        self.project_id = "disabled"
-        self.leases = 1
-        self.key = None
-
-    def ensure_resolved(self, client: Any) -> None:
-        pass
-
-    def new_exporter(self) -> Any:
-        return self.native
-
-    def track(self, exporter: Any) -> None:
-        pass
-
-
-def _disabled_destination(resource: Mapping[str, Any]) -> Any:
-    return _DisabledDestination(resource)
 
 
 class TracerFactory:

@@ -10,6 +10,8 @@ Environment variables:
   JUDGEVAL_FAST_MAX_PENDING_CALLS  calls queued before the oldest are dropped (1000)
   JUDGEVAL_FAST_API_MAX_ATTEMPTS   attempts per call (5)
   JUDGEVAL_FAST_API_RETRY_DEADLINE seconds from the first attempt to the last (30)
+  JUDGEVAL_FAST_MAX_PENDING_RESOLUTIONS  project-id resolutions queued (100), on a
+                                   second worker ("control") so spans never wait behind tags
 """
 
 from __future__ import annotations
@@ -19,13 +21,22 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from judgeval_fast._env import env_float, env_int, require_positive
 from judgeval_fast._native import Worker as ApiWorker
 from judgeval_fast._throttle import LogThrottle
 
-__all__ = ["ApiWorker", "RetryPolicy", "get_control_worker", "get_worker", "retry_after_seconds"]
+__all__ = [
+    "ApiWorker",
+    "RetryPolicy",
+    "get_control_worker",
+    "get_worker",
+    "retry_after_seconds",
+    "worker_stats",
+]
 
 logger = logging.getLogger("judgeval_fast")
 
@@ -140,36 +151,56 @@ class RetryPolicy:
         )
 
 
-_worker: ApiWorker | None = None
-_control: ApiWorker | None = None
 _worker_lock = threading.Lock()
+
+
+class _LazyWorker:
+    """One process-wide worker, made on first use and remade once shut down."""
+
+    def __init__(self, make: Callable[[], ApiWorker]) -> None:
+        self._make = make
+        self.worker: ApiWorker | None = None
+
+    def get(self) -> ApiWorker:
+        worker = self.worker
+        if worker is not None and not worker.is_shutdown:
+            return worker
+        with _worker_lock:
+            if self.worker is None or self.worker.is_shutdown:
+                self.worker = self._make()
+            return self.worker
+
+    def stats(self) -> dict[str, Any] | None:
+        """Its counters, or None if it was never made (nothing was queued)."""
+        worker = self.worker
+        return worker.stats() if worker is not None else None
+
+
+_api = _LazyWorker(
+    lambda: RetryPolicy().make_worker(env_int("JUDGEVAL_FAST_MAX_PENDING_CALLS", 1000))
+)
+# Project-id resolutions: few, but spans wait on them, so they get their own bounded queue.
+_control = _LazyWorker(
+    lambda: RetryPolicy(max_attempts=4, retry_initial=0.2, retry_max=2.0).make_worker(
+        env_int("JUDGEVAL_FAST_MAX_PENDING_RESOLUTIONS", 100)
+    )
+)
 
 
 def get_worker() -> ApiWorker:
     """The process-wide API worker, created on first use (its thread starts on first call)."""
-    global _worker
-    worker = _worker
-    if worker is not None and not worker.is_shutdown:
-        return worker
-    with _worker_lock:
-        if _worker is None or _worker.is_shutdown:
-            _worker = RetryPolicy().make_worker(env_int("JUDGEVAL_FAST_MAX_PENDING_CALLS", 1000))
-        return _worker
+    return _api.get()
 
 
 def get_control_worker() -> ApiWorker:
     """A second, small worker for the SDK's own calls (project resolution), so that they
     never queue behind a slow user-facing call (a tag or an evaluation)."""
-    global _control
-    worker = _control
-    if worker is not None and not worker.is_shutdown:
-        return worker
-    with _worker_lock:
-        if _control is None or _control.is_shutdown:
-            _control = RetryPolicy(max_attempts=4, retry_initial=0.2, retry_max=2.0).make_worker(
-                100
-            )
-        return _control
+    return _control.get()
+
+
+def worker_stats() -> dict[str, dict[str, Any] | None]:
+    """Counters of both workers ("api": tags and evaluations; "control": project ids)."""
+    return {"api": _api.stats(), "control": _control.stats()}
 
 
 def _reset_lock_in_child() -> None:

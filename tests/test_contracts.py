@@ -510,10 +510,11 @@ def test_health_keys() -> None:
     e = judgeval_fast.get_exporter(DEAD_URL, {"X-Contract": "1"})
     try:
         h = health_module.health()
-        assert set(h) == {"spans", "exporters", "worker", "runtime"}
+        assert set(h) == {"spans", "exporters", "worker", "control_worker", "runtime"}
         assert h["spans"].keys() == SPAN_COUNTER_KEYS
         assert h["runtime"].keys() == native.runtime_info().keys()
         assert h["worker"] is None or h["worker"].keys() == WORKER_KEYS
+        assert h["control_worker"] is None or h["control_worker"].keys() == WORKER_KEYS
         mine = [x for x in h["exporters"] if x["endpoint"] == DEAD_URL]
         assert mine, h["exporters"]
         for x in mine:

@@ -26,7 +26,7 @@ from judgeval_fast.api import JudgmentAPIError, JudgmentSyncClient
 from judgeval_fast.exporter import ExporterConfig
 from judgeval_fast.pytest_plugin import API_KEY, ORG_ID, JudgmentBackend
 from judgeval_fast.tracer import Tracer
-from judgeval_fast.worker import get_worker
+from judgeval_fast.worker import get_control_worker, get_worker
 
 pytestmark = pytest.mark.native
 
@@ -40,12 +40,10 @@ def uid() -> str:
 def spans_named(
     backend: JudgmentBackend, prefix: str, count: int, timeout: float = 10.0
 ) -> list[dict[str, Any]]:
-    deadline = time.monotonic() + timeout
-    while True:
-        found = backend.spans(name_prefix=prefix)
-        if len(found) >= count or time.monotonic() > deadline:
-            return sorted(found, key=lambda s: s["start_time_unix_nano"])
-        time.sleep(0.02)
+    """At least count stored spans whose names start with prefix, by start time; raises
+    TimeoutError if fewer arrive (so a test cannot pass on an empty result)."""
+    found = backend.wait_for_spans(count, timeout=timeout, name_prefix=prefix)
+    return sorted(found, key=lambda s: s["start_time_unix_nano"])
 
 
 def by_name(spans: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -146,7 +144,34 @@ def test_failing_serializer_never_reaches_the_caller(
     t.force_flush(10_000)
     (span,) = spans_named(judgment_backend, uid, 1)
     assert span["attributes"]["judgment.output"] == "[1, 2]"  # the repr() fallback
+    # Not silent: the input and the output each counted one isolated serializer error.
+    assert t.get_health_metrics()["sdk_errors_isolated"] == 2
     t.shutdown(2000)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [(), (1,), (1, 2), (1, 2, 3), ((), {"b": 2}), ((1,), {"b": 2}), ((), {"a": 1, "b": 2})],
+)
+def test_input_capture_is_bind_partial(call: Any) -> None:
+    """The positional fast path gives exactly what Signature.bind_partial gives."""
+    import inspect
+
+    from judgeval_fast.observe import input_capture
+
+    args, kwargs = call if len(call) == 2 and isinstance(call[1], dict) else (call, {})
+
+    def plain(a: int, b: int = 5) -> None: ...
+
+    def posonly(a: int, /, b: int = 5) -> None: ...
+
+    for func in (plain, posonly):
+        try:
+            expected = dict(inspect.signature(func).bind_partial(*args, **kwargs).arguments)
+        except TypeError:
+            expected = {"args": args, "kwargs": kwargs}
+        got = input_capture(func)(args, kwargs)
+        assert got == expected and list(got) == list(expected), (func.__name__, call)
 
 
 def test_errors_are_recorded_once_and_reraised(
@@ -189,6 +214,7 @@ def test_base_exceptions_still_end_the_span(
         asyncio.run(cancelled())
     tracer.force_flush(10_000)
     spans = by_name(spans_named(judgment_backend, uid, 2))
+    assert set(spans) == {f"{uid}-interrupted", f"{uid}-cancelled"}
     for span in spans.values():  # upstream never ended (so never exported) these
         assert span["status_code"] == 0
         assert span["events"][0]["attributes"]["exception.escaped"] == "True"
@@ -312,12 +338,29 @@ def test_span_context_manager_and_attributes(
     assert a["judgment.span_kind"] == "llm"
 
 
-def test_setters_outside_a_span_do_nothing(tracer: Tracer) -> None:
+def test_setters_outside_a_span_do_nothing(
+    tracer: Tracer, judgment_backend: JudgmentBackend, uid: str
+) -> None:
+    errors = tracer.get_health_metrics()["sdk_errors_isolated"]
+    submitted = get_worker().stats()["submitted"]
     tracer.set_attribute("k", "v")
     tracer.set_customer_id("c")
+    tracer.set_session_id("s")
+    tracer.set_input({"a": 1})
+    tracer.set_llm_span()
     tracer.tag(["t"])
-    tracer.async_evaluate(input="i", output="o", scorers=[])
+    tracer.async_evaluate(input="i", output="o", scorers=["faithfulness"])
+    tracer.async_trace_evaluate("faithfulness")
     assert tracer.get_current_span().is_recording() is False
+    # Nothing raised inside the guards (they would have counted it), nothing was queued.
+    assert tracer.get_health_metrics()["sdk_errors_isolated"] == errors
+    assert get_worker().stats()["submitted"] == submitted
+    with tracer.span(f"{uid}-later"):
+        pass
+    tracer.force_flush(10_000)
+    (later,) = spans_named(judgment_backend, uid, 1)
+    assert "judgment.customer_id" not in later["attributes"]
+    assert "judgment.session_id" not in later["attributes"]
 
 
 def test_recorded_output_overrides_set_output(
@@ -373,6 +416,45 @@ def test_start_span_and_use_span(
     spans = by_name(spans_named(judgment_backend, uid, 4))
     assert spans[f"{uid}-inside"]["parent_span_id"] == spans[f"{uid}-detached"]["span_id"]
     assert spans[f"{uid}-otel-style"]["attributes"]["k"] == 1
+
+
+def test_use_span_records_failures_without_adding_its_own(
+    tracer: Tracer, judgment_backend: JudgmentBackend, uid: str
+) -> None:
+    class Unprintable(Exception):
+        def __str__(self) -> str:
+            raise RuntimeError("str broke")
+
+    failing = tracer.start_span(f"{uid}-failing")
+    with pytest.raises(Unprintable):  # the user's exception, not the SDK's RuntimeError
+        with tracer.use_span(failing, end_on_exit=True):
+            raise Unprintable()
+    interrupted = tracer.start_span(f"{uid}-interrupted")
+    with pytest.raises(KeyboardInterrupt):
+        with tracer.use_span(interrupted, end_on_exit=True):
+            raise KeyboardInterrupt
+    quiet = tracer.start_span(f"{uid}-quiet")
+    with pytest.raises(ValueError):
+        with tracer.use_span(quiet, True, record_exception=False, set_status_on_exception=False):
+            raise ValueError("not recorded")
+    tracer.force_flush(10_000)
+    spans = by_name(spans_named(judgment_backend, uid, 3))
+    assert spans[f"{uid}-failing"]["status_code"] == 2
+    assert spans[f"{uid}-failing"]["events"][0]["name"] == "exception"
+    assert spans[f"{uid}-interrupted"]["status_code"] == 0  # ended, recorded, not an error
+    assert spans[f"{uid}-interrupted"]["events"][0]["attributes"]["exception.escaped"] == "True"
+    assert spans[f"{uid}-quiet"]["status_code"] == 0 and spans[f"{uid}-quiet"]["events"] == []
+
+
+def test_a_scope_left_in_another_context_is_counted(tracer: Tracer) -> None:
+    import contextvars
+
+    before = tracer.get_health_metrics()["sdk_errors_isolated"]
+    scope = tracer.span("crossing")
+    contextvars.copy_context().run(scope.__enter__)
+    contextvars.copy_context().run(scope.__exit__, None, None, None)  # no exception escapes
+    assert tracer.get_current_span().is_recording() is False  # this context is untouched
+    assert tracer.get_health_metrics()["sdk_errors_isolated"] == before + 1
 
 
 def test_agent_context(tracer: Tracer, judgment_backend: JudgmentBackend, uid: str) -> None:
@@ -438,7 +520,7 @@ def test_override_project_from_the_root_span(
     own_id = tracer.get_effective_project_id()
     projects = {p["project_name"]: p["project_id"] for p in judgment_backend.projects()}
     assert own_id == projects[tracer.project_name]
-    assert get_worker().flush(10)  # the override's resolution ran on the worker
+    assert get_control_worker().flush(10)  # the resolution ran on the control worker
     other_id = {p["project_name"]: p["project_id"] for p in judgment_backend.projects()}[other]
     with tracer.span(f"{uid}-second"):
         tracer.override_project(other)
@@ -627,6 +709,77 @@ def test_without_credentials_monitoring_is_off(
     assert t.observe(f) is f and "monitoring is off" in caplog.text
     with t.span("nothing") as span:
         assert not span.is_recording()
+    assert t.get_effective_project_id() is None
+    assert t.get_health_metrics()["project_resolved"] is False
+    # Tracers with monitoring off cost no exporter each: they share one stand-in.
+    gc.collect()
+    exporters = _native.runtime_info()["exporters"]
+    more = [Tracer(project_name=f"no-creds-{i}") for i in range(50)]
+    assert _native.runtime_info()["exporters"] <= exporters  # not one more per tracer
+    for x in (t, *more):
+        x.shutdown(100)
+    assert Tracer(project_name="no-creds-after").get_health_metrics()["queue_capacity"] == 1
+
+
+def test_override_project_resolves_once_on_the_control_worker(
+    tracer: Tracer, judgment_backend: JudgmentBackend, uid: str
+) -> None:
+    other = f"busy-{uid}"
+    with tracer.span(f"{uid}-own"):
+        pass
+    assert tracer.force_flush(10_000)  # the tracer's own project is resolved: not counted
+    api_before = get_worker().stats()["submitted"]
+    before = len(judgment_backend.requests())
+    for i in range(200):
+        with tracer.span(f"{uid}-{i}"):
+            tracer.override_project(other)
+    assert get_control_worker().flush(10)
+    resolves = [
+        r
+        for r in judgment_backend.requests()[before:]
+        if r["path"] == "/projects/resolve/" and r["status"] == 200
+    ]
+    assert len(resolves) == 1  # upstream: one blocking POST per call until it succeeds
+    assert get_worker().stats()["submitted"] == api_before  # tags' queue left alone
+    with tracer.span(f"{uid}-resolved"):
+        tracer.override_project(other)
+        assert tracer.get_effective_project_id() == next(
+            p["project_id"] for p in judgment_backend.projects() if p["project_name"] == other
+        )
+
+
+def test_a_lost_project_resolution_is_queued_again(
+    judgment_backend: JudgmentBackend, monkeypatch: pytest.MonkeyPatch, uid: str
+) -> None:
+    """The control worker drops its oldest call when full; a destination whose resolution
+    was dropped must not hold its spans forever."""
+    from judgeval_fast import destination
+
+    _env(monkeypatch, judgment_backend)
+    monkeypatch.setattr(destination, "RESOLVE_STALE_SECONDS", 0.5)
+    control = get_control_worker()
+    gate = threading.Event()
+    control.submit(lambda: gate.wait(10))  # occupies the control thread
+    t = Tracer(project_name=f"lost-{uid}")
+    with t.span(f"{uid}-held"):  # queues the resolution behind the gate
+        pass
+    dropped = control.stats()["dropped"]
+    for _ in range(control.stats()["capacity"]):
+        control.submit(lambda: None)  # pushes the resolution out (drop-oldest)
+    assert control.stats()["dropped"] > dropped
+    gate.set()
+    assert control.flush(10)
+    assert t.get_health_metrics()["project_resolved"] is False  # the call was lost
+    assert t.get_health_metrics()["api_calls_dropped"] >= 1  # and counted
+    time.sleep(0.6)  # past the stale window, the next span queues it again
+    with t.span(f"{uid}-next"):
+        pass
+    assert t.force_flush(10_000)
+    assert {s["name"] for s in spans_named(judgment_backend, uid, 2)} == {
+        f"{uid}-held",
+        f"{uid}-next",
+    }
+    t.shutdown(1000)
 
 
 # -- lifecycle ---------------------------------------------------------------------------------
@@ -728,6 +881,8 @@ def test_health_metrics(tracer: Tracer, uid: str) -> None:
     native = tracer.get_span_processor()._destination.native
     reported = [e for e in judgeval_fast.health()["exporters"] if e["endpoint"] == native.endpoint]
     assert reported and max(e["exported"] for e in reported) >= 10
+    control = judgeval_fast.health()["control_worker"]  # it resolved the project id
+    assert control is not None and control["succeeded"] >= 1
 
 
 def test_tracers_are_not_kept_alive(
@@ -760,6 +915,9 @@ def test_tracers_share_an_exporter_only_with_the_same_bounds(
         return t.get_span_processor()._destination.native
 
     assert native(a) is native(b) and native(a) is not native(c)
+    d = Tracer(project_name=f"bounds-{uid}", exporter_config=ExporterConfig())
+    assert native(d) is native(c)  # the default, spelled out or not, is one destination
+    d.shutdown(1000)
     assert native(a).stats()["queue_capacity"] == 16
     assert native(c).stats()["queue_capacity"] > 16
     for t in (a, b, c):
@@ -866,6 +1024,36 @@ def test_force_flush_of_both_paths_shares_one_deadline(
         t.shutdown(2_000)
 
 
+def test_shutdown_of_both_paths_shares_one_deadline(
+    judgment_backend: JudgmentBackend, monkeypatch: pytest.MonkeyPatch, uid: str
+) -> None:
+    _env(monkeypatch, judgment_backend)
+    t = Tracer(project_name=f"shutdown-deadline-{uid}")
+    with t.span(f"{uid}-resolve"):
+        pass
+    assert t.force_flush(10_000)
+    release = threading.Event()
+    judgment_backend.set_faults(blackhole=True, paths=["/otel/v1/traces"])
+    try:
+        with t.span(f"{uid}-native"):
+            pass
+        exporter = t._tracer_provider._span_processor._span_exporter
+        exporter.export = lambda spans: release.wait(10)
+        with t.span(f"{uid}-python"):
+            pass
+        t0 = time.monotonic()
+        assert t.get_span_processor().shutdown(1_000) is False
+        assert time.monotonic() - t0 < 1.6  # one second in all, not one per path
+        deadline = time.monotonic() + 5  # the held span is counted once its send is aborted
+        while t.get_health_metrics()["spans_dropped"] < 1 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert t.get_health_metrics()["spans_dropped"] >= 1
+    finally:
+        release.set()
+        judgment_backend.clear_faults()
+        t.shutdown(1_000)
+
+
 def test_add_span_processor_is_refused_without_raising(
     tracer: Tracer, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -916,6 +1104,38 @@ def test_wrap_traces_llm_calls(tracer: Tracer, judgment_backend: JudgmentBackend
     assert a["judgment.span_kind"] == "llm" and a["gen_ai.request.model"] == "gpt-4o-mini"
     assert a["judgment.output"] == "echo hi" and a["gen_ai.usage.input_tokens"] == 11
     assert a["gen_ai.usage.output_tokens"] == 7 and a["judgment.llm.provider"] == "openai"
+
+
+def _fresh_openai() -> FakeOpenAI:
+    client = FakeOpenAI()
+    client.chat = _Chat()  # type: ignore[misc]  # its own method, not the class-shared one
+    client.chat.completions = _Completions()  # type: ignore[misc]
+    return client
+
+
+def test_module_wrap_uses_the_newest_live_tracer(
+    judgment_backend: JudgmentBackend, monkeypatch: pytest.MonkeyPatch, uid: str
+) -> None:
+    from judgeval.v1.instrumentation import wrap
+
+    _env(monkeypatch, judgment_backend)
+    old = Tracer(project_name=f"wrap-old-{uid}")
+    new = Tracer(project_name=f"wrap-new-{uid}")
+    newest_but_shut = Tracer(project_name=f"wrap-shut-{uid}")
+    newest_but_shut.shutdown(1000)
+    client = wrap(_fresh_openai())
+    with new.span(f"{uid}-root"):
+        client.chat.completions.create(model="m", messages=[{"role": "user", "content": "x"}])
+    assert new.force_flush(10_000)
+    root, call = spans_named(judgment_backend, f"{uid}-root", 1)[0], None
+    for span in judgment_backend.spans(name="OPENAI_API_CALL"):
+        if span["trace_id"] == root["trace_id"]:
+            call = span
+    assert call is not None and call["parent_span_id"] == root["span_id"]
+    assert call["resource_attributes"]["service.name"] == new.project_name
+    assert newest_but_shut.get_health_metrics()["spans_after_shutdown"] == 0
+    for t in (old, new):
+        t.shutdown(1000)
 
 
 def _env(monkeypatch: pytest.MonkeyPatch, backend: JudgmentBackend) -> None:

@@ -1,14 +1,5 @@
-"""judgeval.v1.instrumentation on judgeval_fast: wrap a client with every live tracer."""
+"""judgeval.v1.instrumentation on judgeval_fast."""
 
-from typing import Any
-
-from judgeval_fast.tracer import Tracer
-
-
-def wrap(client: Any) -> Any:
-    for tracer in list(Tracer._tracers):
-        client = tracer.wrap(client)
-    return client
-
+from judgeval_fast.instrumentation import wrap_with_newest_tracer as wrap
 
 __all__ = ["wrap"]
