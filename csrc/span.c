@@ -406,12 +406,22 @@ done:
  * with TypeError when `mapping` has no items(). */
 static int attrs_update(PyObject **slot, PyObject *mapping, size_t max, uint32_t *dropped) {
     if (PyDict_Check(mapping)) {
-        Py_ssize_t pos = 0;
+        /* No copy: the caller's dict is iterated in place. A conversion may run user code
+         * (repr(), str()) that mutates it, which stays memory-safe: PyDict_Next checks
+         * its position against the dict as it is at each step, and the key and value are
+         * held by strong references while attrs_set converts them. At most the original
+         * number of entries is visited, so a dict that grows on every conversion cannot
+         * loop forever; under mutation, which entries are seen is unspecified (as for
+         * Python's own dict iteration, minus its RuntimeError). */
+        Py_ssize_t pos = 0, left = PyDict_Size(mapping);
         PyObject *k, *v;
-        PyObject *copy = PyDict_Copy(mapping);  /* conversions may run code that mutates the original */
-        if (!copy) return -1;
-        while (PyDict_Next(copy, &pos, &k, &v)) attrs_set(slot, k, v, max, dropped);
-        Py_DECREF(copy);
+        while (left-- > 0 && PyDict_Next(mapping, &pos, &k, &v)) {
+            Py_INCREF(k);
+            Py_INCREF(v);
+            attrs_set(slot, k, v, max, dropped);
+            Py_DECREF(k);
+            Py_DECREF(v);
+        }
         return 0;
     }
     PyObject *items = PyMapping_Items(mapping);

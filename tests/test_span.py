@@ -141,6 +141,42 @@ def test_unknown_value_types_become_their_repr() -> None:
     assert delta_since(before)["attributes_converted"] == 3
 
 
+class Mutator:
+    """A value whose repr() (run while the attributes are normalised) mutates the dict
+    being read: clears it, or adds an entry each time."""
+
+    def __init__(self, target: dict[Any, Any], grow: bool) -> None:
+        self.target, self.grow = target, grow
+
+    def __repr__(self) -> str:
+        if self.grow:
+            self.target[object()] = Mutator(self.target, grow=True)
+        else:
+            self.target.clear()
+        return "mutated"
+
+
+@pytest.mark.parametrize("grow", [False, True], ids=["cleared", "grows-every-conversion"])
+def test_attributes_dict_mutated_while_it_is_read(grow: bool) -> None:
+    """set_attributes()/Span(attributes=) read the caller's dict without copying it; a
+    conversion that mutates it must stay memory-safe and terminate (at most the original
+    number of entries is visited)."""
+    for use_init in (False, True):
+        d: dict[Any, Any] = {f"k{i}": i for i in range(20)}
+        d["m"] = Mutator(d, grow)
+        d.update({f"z{i}": "x" * 100 for i in range(20)})
+        n = len(d)
+        if use_init:
+            span = _native.Span("mut", attributes=d)
+        else:
+            span = _native.Span("mut")
+            span.set_attributes(d)
+        attrs = dict(span.attributes)
+        assert attrs["m"] == "mutated" and len(attrs) <= n
+        assert all(attrs[f"k{i}"] == i for i in range(20))
+        span.end()
+
+
 def test_none_values_are_not_set_and_counted() -> None:
     before = _native.span_counters()
     span = _native.Span("n")
