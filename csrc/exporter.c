@@ -544,9 +544,7 @@ static void *exporter_main(void *arg) {
     jf_exporter *e = arg;
     for (;;) {
         jf_batch b;
-        int r = jf_queue_take(&e->q, e->cfg.batch_items, e->cfg.batch_bytes, JF_FOREVER, &b);
-        if (r == JF_TAKE_STOPPED) break;
-        if (r != JF_TAKE_BATCH) continue;
+        if (jf_queue_take(&e->q, &b) == JF_TAKE_STOPPED) break;
         process_batch(e, &b);
         jf_queue_done(&e->q);
     }
@@ -966,7 +964,6 @@ static int Exporter_init(PyObject *op, PyObject *args, PyObject *kwds) {
     }
     if (!(hdrs = build_headers(headers, gzip_level >= 0))) goto error;
     if (build_resource_scope(resource, scope_name, scope_version, &cfg) < 0) goto error;
-    cfg.batch_items = (size_t)max_batch;
     cfg.batch_bytes = (size_t)max_batch_bytes;
     cfg.gzip_level = gzip_level;
     cfg.python_max_attempts = py_attempts;

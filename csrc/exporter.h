@@ -78,7 +78,7 @@ typedef struct {
     size_t resource_len;
     uint8_t *scope;               /* encoded InstrumentationScope body */
     size_t scope_len;
-    size_t batch_items, batch_bytes;
+    size_t batch_bytes;           /* also the queue's lim.batch_bytes; sizes the framing buffer */
     int64_t request_timeout_ns, connect_timeout_ns;
     int64_t retry_initial_ns, retry_max_ns, retry_deadline_ns;
     int gzip_level;               /* 0..9, or -1 for no compression */

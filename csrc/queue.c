@@ -81,13 +81,6 @@ void jf_queue_fini(jf_queue *q, jf_item **rest) {
     pthread_mutex_destroy(&q->mu);
 }
 
-void jf_queue_set_limits(jf_queue *q, const jf_queue_limits *lim) {
-    pthread_mutex_lock(&q->mu);
-    q->lim = *lim;
-    pthread_cond_signal(&q->ready_cv);
-    pthread_mutex_unlock(&q->mu);
-}
-
 /* Unlinks the head item. mu held, queue non-empty. */
 static jf_item *unlink_head(jf_queue *q) {
     jf_item *it = q->head;
@@ -173,7 +166,7 @@ static void take_locked(jf_queue *q, size_t max_items, size_t max_bytes, int64_t
     q->first_ns = now;
 }
 
-int jf_queue_take(jf_queue *q, size_t max_items, size_t max_bytes, int64_t until_ns, jf_batch *b) {
+int jf_queue_take(jf_queue *q, jf_batch *b) {
     int rc;
     b->head = b->tail = NULL;
     b->count = b->bytes = 0;
@@ -182,15 +175,14 @@ int jf_queue_take(jf_queue *q, size_t max_items, size_t max_bytes, int64_t until
         int64_t now = jf_now_mono_ns();
         if (q->aborting) { rc = JF_TAKE_STOPPED; break; }
         if (batch_due(q, now)) {
-            take_locked(q, max_items, max_bytes, now, b);
+            take_locked(q, q->lim.batch_items, q->lim.batch_bytes, now, b);
             rc = JF_TAKE_BATCH;
             break;
         }
         if (q->stopping && !q->count) { rc = JF_TAKE_STOPPED; break; }
-        if (now >= until_ns) { rc = JF_TAKE_TIMEOUT; break; }
-        int64_t wake = until_ns;
+        int64_t wake = JF_FOREVER;
         /* While paused nothing is due by time: only resume (which broadcasts) or stop wakes. */
-        if (q->count && !q->paused) wake = JF_MIN(wake, q->first_ns + q->lim.delay_ns);
+        if (q->count && !q->paused) wake = q->first_ns + q->lim.delay_ns;
         q->consumer_waiting = 1;
         if (wake == JF_FOREVER) {
             pthread_cond_wait(&q->ready_cv, &q->mu);

@@ -59,7 +59,7 @@ typedef struct {
 
 typedef struct {
     size_t max_items, max_bytes;      /* bounds of the queue */
-    size_t batch_items, batch_bytes;  /* a batch is due when either is reached */
+    size_t batch_items, batch_bytes;  /* a batch is due when either is reached; also its maximum size */
     int64_t delay_ns;                 /* ... or when the oldest item waited this long */
 } jf_queue_limits;
 
@@ -77,7 +77,7 @@ typedef struct jf_queue {
     pthread_cond_t done_cv;     /* flushers wait here; broadcast when the consumer finishes a batch */
     jf_item *head, *tail;       /* guarded by mu */
     size_t count, bytes;        /* guarded by mu; see invariant 1 */
-    jf_queue_limits lim;        /* guarded by mu */
+    jf_queue_limits lim;        /* set by jf_queue_init, never changed */
     uint64_t next_seq;          /* guarded by mu; seq of the next push, starts at 1 */
     uint64_t inflight_first;    /* guarded by mu; first seq of the batch the consumer holds, or 0 */
     size_t inflight_count;      /* guarded by mu; records in that batch (0 when inflight_first is 0) */
@@ -98,8 +98,6 @@ int jf_queue_init(jf_queue *q, const jf_queue_limits *lim);
 /* Destroys the sync objects and hands every queued item to the caller via *rest (the
  * caller releases refs and frees). The consumer must be gone. Can't fail. */
 void jf_queue_fini(jf_queue *q, jf_item **rest);
-/* Replaces the limits; a smaller bound applies from the next push. Can't fail. */
-void jf_queue_set_limits(jf_queue *q, const jf_queue_limits *lim);
 
 enum { JF_PUSH_OK = 0, JF_PUSH_STOPPED = -1, JF_PUSH_OVERSIZE = -2 };
 /* Appends it. Returns JF_PUSH_OK, with the oldest items dropped to make room in *dropped
@@ -110,13 +108,12 @@ enum { JF_PUSH_OK = 0, JF_PUSH_STOPPED = -1, JF_PUSH_OVERSIZE = -2 };
  * now_ns is the caller's monotonic clock reading (the span end time). Never blocks beyond mu. */
 int jf_queue_push(jf_queue *q, jf_item *it, int64_t now_ns, jf_item **dropped, int *start_consumer);
 
-enum { JF_TAKE_STOPPED = 0, JF_TAKE_BATCH = 1, JF_TAKE_TIMEOUT = 2 };
-/* Consumer: waits until a batch is due (batch size/bytes reached, delay elapsed, flush
- * requested, stop) or until `until_ns`, then detaches up to max_items/max_bytes (at least
- * one item) into *b. Returns JF_TAKE_BATCH; JF_TAKE_STOPPED when stopping and empty, or
- * aborting; or
- * JF_TAKE_TIMEOUT at until_ns with nothing taken. Call with the GIL released. */
-int jf_queue_take(jf_queue *q, size_t max_items, size_t max_bytes, int64_t until_ns, jf_batch *b);
+enum { JF_TAKE_STOPPED = 0, JF_TAKE_BATCH = 1 };
+/* Consumer: waits (without a deadline) until a batch is due (batch size/bytes reached,
+ * delay elapsed, flush requested, stop), then detaches up to lim.batch_items /
+ * lim.batch_bytes (at least one item) into *b. Returns JF_TAKE_BATCH; or JF_TAKE_STOPPED
+ * when stopping and empty, or aborting. Call with the GIL released. */
+int jf_queue_take(jf_queue *q, jf_batch *b);
 /* Non-blocking take for tests and the Python glue: like jf_queue_take with nothing due
  * required. Returns the number of items taken. */
 size_t jf_queue_take_now(jf_queue *q, size_t max_items, size_t max_bytes, jf_batch *b);

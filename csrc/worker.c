@@ -131,9 +131,7 @@ static void *worker_main(void *arg) {
     jf_worker *w = arg;
     for (;;) {
         jf_batch b;
-        int r = jf_queue_take(&w->q, 1, SIZE_MAX, JF_FOREVER, &b);
-        if (r == JF_TAKE_STOPPED) break;
-        if (r != JF_TAKE_BATCH) continue;
+        if (jf_queue_take(&w->q, &b) == JF_TAKE_STOPPED) break;  /* a batch is one call (lim.batch_items 1) */
         run_call(w, b.head);
         jf_queue_done(&w->q);
     }
