@@ -296,6 +296,25 @@ def test_span_filters(http_conn: Http, client: BackendClient) -> None:
     assert client.spans(name_prefix="a_") == []
 
 
+def test_span_counts_rows_and_distinct(http_conn: Http, client: BackendClient) -> None:
+    assert client.span_counts() == {"spans": 0, "distinct": 0, "by_name": {}}
+    # The same 3 spans twice (a partial update and its final record share the ids), plus
+    # 2 spans of another trace under another name.
+    http_conn.request("POST", "/otel/v1/traces", make_request(3, name="a"), PB)
+    http_conn.request("POST", "/otel/v1/traces", make_request(3, name="a"), PB)
+    http_conn.request("POST", "/v1/traces", make_request(2, name="b", trace_id=bytes(16)), PB)
+    assert client.span_counts() == {
+        "spans": 8,
+        "distinct": 5,
+        "by_name": {"a": {"spans": 6, "distinct": 3}, "b": {"spans": 2, "distinct": 2}},
+    }
+    assert client.stats()["spans"] == 8
+    client.reset()
+    assert client.span_counts()["spans"] == 0
+    status, _, _ = http_conn.request("POST", "/_admin/span_counts")
+    assert status == 405
+
+
 @pytest.mark.parametrize("encoding", ["gzip", "deflate", "raw-deflate"])
 def test_export_compressed(http_conn: Http, client: BackendClient, encoding: str) -> None:
     raw = make_request(n_spans=3)

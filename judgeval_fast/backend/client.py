@@ -102,6 +102,14 @@ class BackendClient:
         path = "/_admin/spans" + (f"?{query}" if query else "")
         return cast(list[dict[str, Any]], self.request("GET", path))
 
+    def span_counts(self) -> dict[str, Any]:
+        """Return ``GET /_admin/span_counts``.
+
+        Returns:
+            ``{"spans", "distinct", "by_name": {name: {"spans", "distinct"}}}``.
+        """
+        return cast(dict[str, Any], self.request("GET", "/_admin/span_counts"))
+
     def tags(self) -> list[dict[str, Any]]:
         """Return stored trace tags.
 

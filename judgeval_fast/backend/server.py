@@ -434,6 +434,8 @@ class BackendHandler(BaseHTTPRequestHandler):
                 name_prefix=_str_param(query, "name_prefix"),
             )
             return _json(200, spans)
+        if path == "/_admin/span_counts" and method == "GET":
+            return _json(200, app.storage.span_counts())
         if path == "/_admin/tags" and method == "GET":
             return _json(200, app.storage.list_tags())
         if path == "/_admin/evaluations" and method == "GET":
@@ -461,6 +463,7 @@ class BackendHandler(BaseHTTPRequestHandler):
             "/_admin/stats",
             "/_admin/requests",
             "/_admin/spans",
+            "/_admin/span_counts",
             "/_admin/tags",
             "/_admin/evaluations",
             "/_admin/projects",
