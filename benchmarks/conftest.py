@@ -9,7 +9,11 @@ Conventions a benchmark uses in ``benchmark.extra_info`` (all optional):
 - ``impl``: ``"native"`` marks the entry the others are compared with;
 - ``op``: pairs entries of one group (ratios are taken within the same ``op``);
 - ``ns_per_span`` / ``ns_per_op``: the per-unit figure when a round does many units;
-- ``spans_per_s``: delivered throughput (export group).
+- ``spans_per_s``: delivered throughput (export group);
+- ``group_table``: ``False`` keeps an entry out of the per-group tables (its time is not a
+  figure, e.g. a round run under tracemalloc);
+- ``goal_rows``: ``[[metric, measured, goal, verdict], ...]``, printed after the group
+  tables as one "goals" table (bench_throughput.py).
 
 No ``tracer`` fixture is defined here on purpose: other benchmark files bring their own.
 """
@@ -72,6 +76,8 @@ def _report_lines(benchmarks: list[Any]) -> list[str]:
     for bench in benchmarks:
         if not bench or _figure(bench) is None:
             continue
+        if (bench.extra_info or {}).get("group_table") is False:
+            continue
         groups.setdefault(str(bench.group or "(no group)"), []).append(bench)
     if not groups:
         return []
@@ -124,6 +130,27 @@ def _report_lines(benchmarks: list[Any]) -> list[str]:
     return lines
 
 
+def _goal_lines(benchmarks: list[Any]) -> list[str]:
+    """One table of every benchmark's ``goal_rows``, in run order."""
+    rows = [
+        row
+        for bench in benchmarks
+        if bench
+        for row in (bench.extra_info or {}).get("goal_rows") or []
+        if isinstance(row, (list, tuple)) and len(row) == 4
+    ]
+    if not rows:
+        return []
+    lines = [
+        "## goals (issue 4; measured in this run, never asserted)",
+        "",
+        "| metric | measured | goal | hit/missed |",
+        "|---|---|---|---|",
+    ]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return [*lines, ""]
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     """Print the per-group tables; never fails the run."""
@@ -132,7 +159,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         if session is None or getattr(session, "disabled", False):
             return
         benchmarks = list(getattr(session, "benchmarks", None) or [])
-        lines = _report_lines(benchmarks)
+        lines = _report_lines(benchmarks) + _goal_lines(benchmarks)
         for line in lines:
             terminalreporter.write_line(line)
     except Exception as exc:  # the report is a convenience, not a test
