@@ -47,8 +47,13 @@ asan:
 	JF_STRICT=1 JF_SANITIZE=1 $(ASAN_PY) -m pip install -q --no-cache-dir --force-reinstall --no-deps --no-build-isolation .
 	bash scripts/asan-pytest.sh $(ASAN_VENV) -q
 
+# compare.py: judgeval-fast side by side with the OTel SDK and the real judgevals (in
+# .venv-bench-judgeval1 / .venv-bench-judgeval032, made on first use). COMPARE_ARGS=--quick
+# for fewer rounds.
+COMPARE_ARGS ?=
 bench: setup
 	$(PY) -m pytest benchmarks --benchmark-only -q
+	$(PY) benchmarks/compare.py $(COMPARE_ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check judgeval_fast tests benchmarks
