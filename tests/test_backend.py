@@ -45,8 +45,8 @@ PB = {"Content-Type": "application/x-protobuf"}
 BACKEND_README = Path(__file__).resolve().parents[1] / "judgeval_fast" / "backend" / "README.md"
 # The integer entries of GET /_admin/stats (checked against the list documented in
 # judgeval_fast/backend/README.md): stored-row counts, request counters, connections and
-# the request log size. The rest are uptime_s (float), discard, auth_required and
-# fault_config.
+# the request log size. The rest are uptime_s (float), discard, count_only, auth_required
+# and fault_config.
 STATS_COUNTERS = (
     "spans",
     "tags",
@@ -833,6 +833,43 @@ def test_discard_mode_counts_without_storing() -> None:
         assert stats["spans"] == 0 and stats["discard"] is True
     finally:
         assert stop_backend_process(proc) == 0
+
+
+def test_count_only_mode_counts_spans_without_storing() -> None:
+    proc, url = start_backend_process(extra_args=["--count-only", "--api-key", "k"])
+    try:
+        client = BackendClient(url)
+        conn = Http(url)
+        auth = {**PB, "Authorization": "Bearer k"}
+        assert conn.request("POST", "/otel/v1/traces", make_request(3), PB)[0] == 401
+        for _ in range(2):
+            status, _, body = conn.request("POST", "/otel/v1/traces", make_request(3), auth)
+            assert status == 200
+            assert ExportTraceServiceResponse.FromString(body).partial_success.rejected_spans == 0
+        other = make_request(2, name="b", trace_id=bytes(16))
+        assert conn.request("POST", "/v1/traces", other, auth)[0] == 200
+        # Still decoded: a body that is not OTLP is refused as in the storing mode.
+        assert conn.request("POST", "/otel/v1/traces", b"\xff\xff", auth)[0] == 400
+        conn.close()
+        stats = client.stats()
+        assert stats["count_only"] is True and stats["discard"] is False
+        assert stats["spans"] == 8 and stats["trace_requests"] == 5
+        assert client.span_counts() == {
+            "spans": 8,
+            "distinct": 5,
+            "by_name": {"b": {"spans": 2, "distinct": 2}, "op": {"spans": 6, "distinct": 3}},
+        }
+        assert client.spans() == []
+        client.reset()
+        assert client.span_counts() == {"spans": 0, "distinct": 0, "by_name": {}}
+        assert client.stats()["spans"] == 0
+    finally:
+        assert stop_backend_process(proc) == 0
+
+
+def test_discard_and_count_only_exclusive() -> None:
+    with pytest.raises(RuntimeError):
+        start_backend_process(extra_args=["--discard", "--count-only"], timeout=5)
 
 
 def test_file_db_persists(tmp_path: Path) -> None:

@@ -33,10 +33,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--api-key", default=None, help="require Authorization: Bearer <key>")
     p.add_argument("--org-id", default=None, help="require X-Organization-Id: <org>")
-    p.add_argument(
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument(
         "--discard",
         action="store_true",
         help="count trace exports without decoding or storing them (benchmarks)",
+    )
+    mode.add_argument(
+        "--count-only",
+        action="store_true",
+        help="decode trace exports and count their spans without storing them (benchmarks)",
     )
     p.add_argument(
         "--max-body",
@@ -74,6 +80,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         api_key=args.api_key,
         org_id=args.org_id,
         discard=args.discard,
+        count_only=args.count_only,
         verbose=args.verbose,
         max_body=args.max_body,
     )

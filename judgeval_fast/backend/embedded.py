@@ -36,6 +36,7 @@ class BackendServer:
         org_id: str | None = None,
         discard: bool = False,
         verbose: bool = False,
+        count_only: bool = False,
         max_body: int = MAX_BODY_BYTES,
     ) -> None:
         """Configure (but do not start) a server.
@@ -47,6 +48,7 @@ class BackendServer:
             api_key: Require ``Authorization: Bearer <api_key>`` if set.
             org_id: Require ``X-Organization-Id: <org_id>`` if set.
             discard: Count trace exports without decoding/storing them.
+            count_only: Decode trace exports and count their spans, storing nothing.
             verbose: Log every request to stderr.
             max_body: Maximum request body size in bytes.
         """
@@ -57,6 +59,7 @@ class BackendServer:
             api_key=api_key,
             org_id=org_id,
             discard=discard,
+            count_only=count_only,
             max_body=max_body,
             verbose=verbose,
         )

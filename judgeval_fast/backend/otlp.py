@@ -267,6 +267,23 @@ def request_to_spans(msg: ExportTraceServiceRequest) -> list[dict[str, Any]]:
     return out
 
 
+def request_span_keys(msg: ExportTraceServiceRequest) -> list[tuple[str, bytes]]:
+    """The name and raw ``trace_id + span_id`` of every span, for counting only.
+
+    Args:
+        msg: Parsed export request.
+
+    Returns:
+        One (name, 24-byte id) pair per span, in request order.
+    """
+    return [
+        (span.name, span.trace_id + span.span_id)
+        for rs in msg.resource_spans
+        for ss in rs.scope_spans
+        for span in ss.spans
+    ]
+
+
 def encode_response(rejected: int = 0, message: str = "") -> bytes:
     """Serialise an ``ExportTraceServiceResponse``.
 

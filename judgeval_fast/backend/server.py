@@ -668,9 +668,12 @@ class BackendHandler(BaseHTTPRequestHandler):
             raise _HttpError(413, str(exc)) from exc
         except otlp.OtlpDecodeError as exc:
             raise _HttpError(400, str(exc)) from exc
-        spans = otlp.request_to_spans(msg)
-        project_id = path_pid or self.headers.get("X-Project-Id") or ""
-        stored = app.storage.insert_spans(spans, entry["id"], time.time(), project_id)
+        if app.config.count_only:
+            stored = app.storage.count_spans(otlp.request_span_keys(msg))
+        else:
+            spans = otlp.request_to_spans(msg)
+            project_id = path_pid or self.headers.get("X-Project-Id") or ""
+            stored = app.storage.insert_spans(spans, entry["id"], time.time(), project_id)
         rejected = min(fault.partial_reject, stored) if fault is not None else 0
         if rejected:
             app.counters.add(partial_rejected_spans=rejected)

@@ -23,6 +23,8 @@ class BackendConfig:
         api_key: Required bearer token, or None to accept any.
         org_id: Required X-Organization-Id, or None to accept any.
         discard: Count trace exports without decoding or storing them.
+        count_only: Decode trace exports and count their spans (rows and distinct
+            ids per name) without storing them.
         max_body: Maximum accepted request body size in bytes.
         verbose: Log every request to stderr.
     """
@@ -30,6 +32,7 @@ class BackendConfig:
     api_key: str | None = None
     org_id: str | None = None
     discard: bool = False
+    count_only: bool = False
     max_body: int = MAX_BODY_BYTES
     verbose: bool = False
 
@@ -125,6 +128,7 @@ class BackendApp:
         out["connections_open"] = self.open_connections()
         out["uptime_s"] = time.monotonic() - self.started
         out["discard"] = self.config.discard
+        out["count_only"] = self.config.count_only
         out["auth_required"] = self.config.api_key is not None or self.config.org_id is not None
         out["fault_config"] = self.faults.get().to_json()
         return out
