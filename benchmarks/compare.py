@@ -5,7 +5,7 @@ Usage::
     .venv/bin/python benchmarks/compare.py [--quick] [--cases LIST] [--no-install]
         [--refresh-venvs] [--calls N] [--rounds R] [--warmup W] [--output PATH]
 
-It starts one local backend (``judgeval_fast.backend``, in-memory, requiring an API key
+It starts one local backend (``judgeval_fast.backend --count-only``, requiring an API key
 and an organisation id), then runs every case in a fresh interpreter
 (``_compare_runner.py``) while that backend receives the exports, and reads from the
 backend how many spans of each case arrived. The real judgevals run in venvs of their
@@ -450,7 +450,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     rows: list[dict[str, Any]] = []
     failed_own = False
-    with BackendProcess(extra_args=["--api-key", API_KEY, "--org-id", ORG_ID]) as backend:
+    # --count-only: the backend decodes every export and counts its spans by id, without
+    # storing them; a storing backend (~40 µs a span) would be what drops spans, not the SDKs.
+    backend_args = ["--count-only", "--api-key", API_KEY, "--org-id", ORG_ID]
+    with BackendProcess(extra_args=backend_args) as backend:
         for spec in selected:
             label = spec.label
             installed = venv_info.get(spec.impl, {}).get("judgeval")
