@@ -502,6 +502,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "p50_p95": "statistics.quantiles(n=100, method='inclusive') over the rounds",
             "gc": "enabled (as in an application)",
             "process": "every case in a fresh interpreter; one backend for all",
+            "backend": "judgeval_fast.backend " + " ".join(backend_args[:1]) + " (auth on)",
+            "received": "distinct (trace_id, span_id) counted by GET /_admin/span_counts",
         },
         "machine": machine_info(),
         "git": {"head": _git("rev-parse", "HEAD"), "dirty": bool(_git("status", "--porcelain"))},
