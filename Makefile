@@ -9,7 +9,7 @@ ASAN_VENV ?= .venv-asan
 ASAN_PY := $(ASAN_VENV)/bin/python
 SOURCES := $(wildcard csrc/*.c csrc/*.h) setup.py pyproject.toml
 
-.PHONY: setup build demo test test-fast asan bench lint clean
+.PHONY: setup build demo test test-fast asan bench callgrind lint clean
 
 setup: $(STAMP)
 
@@ -54,6 +54,12 @@ COMPARE_ARGS ?=
 bench: setup
 	$(PY) -m pytest benchmarks --benchmark-only -q
 	$(PY) benchmarks/compare.py $(COMPARE_ARGS)
+
+# Instructions per @observe call over a plain decorator's, counted by callgrind (main
+# thread), checked against benchmarks/callgrind_ceiling.json (CI runs this). UPDATE=1
+# re-measures and rewrites that file instead; commit it. Needs valgrind (bootstrap.sh).
+callgrind: setup
+	$(PY) benchmarks/callgrind_ratio.py $(if $(UPDATE),--update) $(CALLGRIND_ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check judgeval_fast tests benchmarks
