@@ -33,6 +33,7 @@
 #include "span.h"
 #include "store.h"
 #include "worker.h"
+#include "tracing.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -474,7 +475,7 @@ static int module_exec(PyObject *m) {
         jf_rt.initialised = 1;
     }
     if (jf_span_add_types(m) < 0 || jf_queue_add_type(m) < 0 || jf_store_add_type(m) < 0 ||
-        jf_exporter_add_type(m) < 0 || jf_worker_add_type(m) < 0)
+        jf_exporter_add_type(m) < 0 || jf_worker_add_type(m) < 0 || jf_tracing_add_types(m) < 0)
         return -1;
     if (PyModule_AddStringConstant(m, "__version__", JF_VERSION) < 0) return -1;
 #ifdef JF_HAVE_ZLIB
@@ -520,6 +521,19 @@ static int module_traverse(PyObject *m, visitproc visit, void *arg) {
     Py_VISIT(st->EventType);
     Py_VISIT(st->StatusType);
     Py_VISIT(st->format_exception);
+    Py_VISIT(st->FrameType);
+    Py_VISIT(st->TracerCoreType);
+    Py_VISIT(st->SpanScopeType);
+    Py_VISIT(st->ObservedType);
+    Py_VISIT(st->GuardBaseType);
+    Py_VISIT(st->key_input);
+    Py_VISIT(st->key_output);
+    Py_VISIT(st->key_span_kind);
+    Py_VISIT(st->key_agent_id);
+    Py_VISIT(st->key_parent_agent_id);
+    Py_VISIT(st->key_agent_class_name);
+    Py_VISIT(st->key_agent_instance_name);
+    Py_VISIT(st->key_is_agent_entry_point);
     return 0;
 }
 
@@ -535,6 +549,19 @@ static int module_clear(PyObject *m) {
     Py_CLEAR(st->EventType);
     Py_CLEAR(st->StatusType);
     Py_CLEAR(st->format_exception);
+    Py_CLEAR(st->FrameType);
+    Py_CLEAR(st->TracerCoreType);
+    Py_CLEAR(st->SpanScopeType);
+    Py_CLEAR(st->ObservedType);
+    Py_CLEAR(st->GuardBaseType);
+    Py_CLEAR(st->key_input);
+    Py_CLEAR(st->key_output);
+    Py_CLEAR(st->key_span_kind);
+    Py_CLEAR(st->key_agent_id);
+    Py_CLEAR(st->key_parent_agent_id);
+    Py_CLEAR(st->key_agent_class_name);
+    Py_CLEAR(st->key_agent_instance_name);
+    Py_CLEAR(st->key_is_agent_entry_point);
     return 0;
 }
 

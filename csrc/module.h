@@ -69,7 +69,16 @@ typedef struct {
     PyTypeObject *WorkerType;
     PyTypeObject *EventType;          /* structseq (name, timestamp, attributes) */
     PyTypeObject *StatusType;         /* structseq (status_code, description) */
+    PyTypeObject *FrameType;          /* tracing.c */
+    PyTypeObject *TracerCoreType;
+    PyTypeObject *SpanScopeType;
+    PyTypeObject *ObservedType;
+    PyTypeObject *GuardBaseType;
     PyObject *format_exception;       /* traceback.format_exception, imported on first use */
+    /* Interned attribute keys of the hot path (tracing.c) */
+    PyObject *key_input, *key_output, *key_span_kind;
+    PyObject *key_agent_id, *key_parent_agent_id, *key_agent_class_name, *key_agent_instance_name;
+    PyObject *key_is_agent_entry_point;
 } jf_state;
 
 /* Module state of the module that defined `tp` (one of our heap types). Borrowed, can't fail. */

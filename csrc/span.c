@@ -661,6 +661,42 @@ void jf_span_set_attribute(SpanObject *s, PyObject *key, PyObject *value) {
     attrs_set(&s->attributes, key, value, jf_rt.cfg.max_attributes, &s->dropped_attributes);
 }
 
+void jf_span_set_attributes(SpanObject *s, PyObject *dict) {
+    if (s->ended || !dict) return;
+    if (attrs_update(&s->attributes, dict, jf_rt.cfg.max_attributes, &s->dropped_attributes) < 0) PyErr_Clear();
+}
+
+SpanObject *jf_span_start(jf_state *st, PyObject *name, SpanObject *parent, struct jf_exporter *e,
+                          struct jf_store *store) {
+    SpanObject *s = (SpanObject *)PyType_GenericAlloc(st->SpanType, 0);
+    if (!s) return NULL;
+    if (parent) {
+        s->key = parent->key;
+        s->parent_span_id = parent->key.span_id;
+        s->trace_flags = parent->trace_flags;
+        s->has_parent = 1;
+    } else {
+        s->key.trace_hi = jf_rng_next();
+        s->key.trace_lo = nonzero_random();
+        s->trace_flags = 1;
+    }
+    s->key.span_id = nonzero_random();
+    if (e) {
+        jf_exporter_incref(e);
+        s->exporter = e;
+    }
+    if (store) {
+        jf_store_incref(store);
+        s->store = store;
+    }
+    s->start_unix_ns = jf_now_unix_ns();
+    s->start_mono_ns = jf_now_mono_ns();
+    s->mono_start = 1;
+    s->name = Py_NewRef(name);
+    jf_rt.ctr.spans_started++;
+    return s;
+}
+
 /* Reads an optional ns timestamp argument. Returns 0 (with *out = 0 for None), or -1. */
 static int parse_time(PyObject *o, int64_t *out, const char *what) {
     *out = 0;
@@ -680,7 +716,7 @@ static int parse_time(PyObject *o, int64_t *out, const char *what) {
 }
 
 /* Reads a span kind: an int 0..4 or an object whose .value is one. */
-static int parse_kind(PyObject *o, uint8_t *out) {
+int jf_span_kind_from_object(PyObject *o, uint8_t *out) {
     PyObject *v = NULL;
     long k;
     if (!o || o == Py_None) { *out = 0; return 0; }
@@ -713,6 +749,8 @@ static PyObject *sanitize_name(PyObject *name) {
     return n ? n : PyUnicode_FromString("");
 }
 
+PyObject *jf_span_name(PyObject *name) { return sanitize_name(name); }
+
 /* Parses and validates everything into locals first and commits only at the end, so a
  * failed __init__ leaves the span untouched (and a second __init__ cannot leak). */
 static int Span_init(PyObject *op, PyObject *args, PyObject *kwds) {
@@ -737,7 +775,7 @@ static int Span_init(PyObject *op, PyObject *args, PyObject *kwds) {
     if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|$OOOOOOOO:Span", kwlist, &name, &parent, &kind, &attributes,
                                      &start, &trace_id, &span_id, &exporter, &store))
         return -1;
-    if (parse_kind(kind, &kind_value) < 0 || parse_time(start, &start_ns, "start_time") < 0) return -1;
+    if (jf_span_kind_from_object(kind, &kind_value) < 0 || parse_time(start, &start_ns, "start_time") < 0) return -1;
     if (parent == Py_None) {
         key.trace_hi = jf_rng_next();
         key.trace_lo = nonzero_random();
@@ -1017,6 +1055,33 @@ static PyObject *Span_record_exception(PyObject *op, PyObject *args, PyObject *k
     Py_XDECREF(message);
     if (rc < 0) return NULL;
     Py_RETURN_NONE;
+}
+
+void jf_span_abort(SpanObject *s, PyObject *exc, int record, int status) {
+    if (s->ended) return;
+    int is_exception = PyObject_IsInstance(exc, PyExc_Exception);
+    if (is_exception < 0) {  /* a broken __class__: record nothing */
+        PyErr_Clear();
+        return;
+    }
+    if (!record && !(is_exception && status)) return;
+    PyObject *tn = NULL, *msg = NULL;
+    if (record) {
+        if (record_exception(s, exc, NULL, 0, !is_exception, &tn, &msg) < 0) PyErr_Clear();
+    } else {
+        tn = exception_type_name(exc);
+        if (!(msg = PyObject_Str(exc))) PyErr_Clear();
+    }
+    /* The exception's __str__ (user code) may have ended the span: nothing after end. */
+    if (is_exception && status && !s->ended && s->status_code != JF_STATUS_OK) {
+        Py_CLEAR(s->status_message);
+        s->status_code = JF_STATUS_ERROR;
+        PyObject *text = msg ? msg : tn;
+        s->status_message = text ? normalize_str(text) : NULL;
+        if (!s->status_message) PyErr_Clear();
+    }
+    Py_XDECREF(tn);
+    Py_XDECREF(msg);
 }
 
 /* Reads a status argument: int code, an enum with .value, or a Status-like object with

@@ -111,6 +111,26 @@ int jf_span_end(SpanObject *s, int64_t end_unix_ns);
  * stored is counted. */
 void jf_span_set_attribute(SpanObject *s, PyObject *key, PyObject *value);
 
+/* Sets every item of dict (normalising them). Never raises. */
+void jf_span_set_attributes(SpanObject *s, PyObject *dict);
+/* A new span started now, a child of parent (or a new trace when NULL), kind INTERNAL,
+ * sending itself to e and removing its entry of store when it ends (either may be
+ * NULL). name must already be normalised (jf_span_name). New reference, or NULL with
+ * MemoryError set. */
+SpanObject *jf_span_start(jf_state *st, PyObject *name, SpanObject *parent, struct jf_exporter *e,
+                          struct jf_store *store);
+/* The normalised form of a span name (str() of a non-str, sanitised, bounded). New
+ * reference, or NULL with an exception set. */
+PyObject *jf_span_name(PyObject *name);
+/* A SpanKind argument (None, an int 0..4, or an enum with .value) into *out. Returns 0, or
+ * -1 with TypeError/ValueError set. */
+int jf_span_kind_from_object(PyObject *o, uint8_t *out);
+/* Records what ended a span early, as judgeval does: an Exception gets the "exception"
+ * event (when record) and status ERROR with str(exc) (when status; the type name if
+ * str() raises); any other BaseException (KeyboardInterrupt, CancelledError, ...) only an
+ * escaped "exception" event, no status. Runs the exception's __str__ once. Never raises. */
+void jf_span_abort(SpanObject *s, PyObject *exc, int record, int status);
+
 static inline int jf_span_check(jf_state *st, PyObject *o) { return Py_TYPE(o) == st->SpanType; }
 
 /* Registers Span, SpanContext, Event and Status. Returns 0 or -1 with an exception set. */

@@ -223,3 +223,86 @@ def runtime_info() -> dict[str, Any]: ...
 def flush_all(timeout: float = 5.0) -> bool: ...
 def _after_fork_child() -> None: ...
 def _atexit() -> None: ...
+
+# ---- the tracer's hot path (csrc/tracing.c) ----------------------------------------
+
+class Frame:
+    """One current span of a tracer's ContextVar and what its children inherit."""
+
+    def __init__(self, span: Span, inherited: Mapping[Any, Any] | None = None) -> None: ...
+    @property
+    def span(self) -> Span: ...
+    @property
+    def inherited(self) -> dict[str, str] | None: ...
+    def inherit(self, key: object, value: object, /) -> None: ...
+
+class SpanScope:
+    """What ``tracer.span(name)`` returns; ``with`` starts and ends the span."""
+
+    def __enter__(self) -> Any: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool: ...
+
+class Observed:
+    """The C wrapper ``@observe`` puts around a sync function."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any: ...
+    def __get__(self, obj: object, objtype: type | None = None) -> Any: ...
+    @property
+    def _span_name(self) -> str: ...
+
+class TracerCore:
+    """The native span steps of one Tracer; see csrc/tracing.h."""
+
+    enabled: int
+    shut_down: int
+    exporter: Exporter | None
+    store: Store | None
+    serializer: Callable[[Any], str] | None
+    on_unresolved: Callable[[], bool] | None
+    def __init__(
+        self,
+        var: Any,
+        agent_var: Any,
+        *,
+        dumps: Callable[..., bytes],
+        dumps_default: Callable[[Any], Any] | None,
+        dumps_option: int | None,
+        on_error: Callable[[str, BaseException], object],
+        invalid_span: object,
+        scope_type: type[SpanScope],
+    ) -> None: ...
+    @property
+    def after_shutdown(self) -> int: ...
+    def span(self, span_name: object) -> SpanScope: ...
+    def set_attribute(self, key: object, value: object, /) -> None: ...
+    def begin(self, name: object, span_type: str | None, /) -> tuple[Span, Frame, Any] | None: ...
+    def new_span(
+        self, name: object, span_type: str | None, parent: Frame | None, kind: object = None, /
+    ) -> tuple[Span, Frame]: ...
+    def finish(self, span: Span, token: Any, /) -> None: ...
+    def leave(self, token: Any, /) -> None: ...
+    def abort(
+        self, span: Span, exc: BaseException, record: bool = True, status: bool = True, /
+    ) -> None: ...
+    def serialized(self, value: object, /) -> Any: ...
+    def observe(
+        self,
+        func: Callable[..., Any],
+        name: object,
+        span_type: str | None,
+        names: tuple[str, ...] | None,
+        capture: Callable[[tuple[Any, ...], dict[str, Any]], dict[str, Any]] | None,
+        record_output: bool,
+    ) -> Observed: ...
+
+class GuardBase:
+    """Base of judgeval_fast.guard.guarded: ``__get__`` answers from the instance's cache."""
+
+    func: Any
+    name: str
+    def __get__(self, obj: object, objtype: type | None = None) -> Any: ...

@@ -282,7 +282,29 @@ PROBE_VALUES: dict[str, Callable[[], Any]] = {
     "endpoint": lambda: DEAD_URL,
     "headers": lambda: None,
     "max_pending": lambda: 10,
+    "span_name": lambda: "s",
+    "func": lambda: lambda: None,
+    "span_type": lambda: None,
+    "names": lambda: None,
+    "capture": lambda: None,
+    "record_output": lambda: True,
+    "inherited": lambda: None,
 }
+
+
+def _probe_core() -> Any:
+    import contextvars
+
+    return native.TracerCore(
+        contextvars.ContextVar("probe_current", default=None),
+        contextvars.ContextVar("probe_agent", default=None),
+        dumps=repr,
+        dumps_default=None,
+        dumps_option=None,
+        on_error=lambda where, exc: None,
+        invalid_span=None,
+        scope_type=native.SpanScope,
+    )
 
 
 def _probe_instance(cname: str) -> Any:
@@ -292,6 +314,8 @@ def _probe_instance(cname: str) -> Any:
         "Store": lambda: native.Store(10),
         "Exporter": lambda: native.Exporter(DEAD_URL),
         "Worker": lambda: native.Worker(10),
+        "TracerCore": _probe_core,
+        "Frame": lambda: native.Frame(native.Span("probe")),
     }[cname]()
 
 
@@ -709,11 +733,28 @@ def make_instance(name: str) -> Any:
         "Store": lambda: native.Store(),
         "Exporter": lambda: native.Exporter(DEAD_URL),
         "Worker": lambda: native.Worker(1),
+        "Frame": lambda: native.Frame(native.Span("x")),
+        "TracerCore": _probe_core,
+        "SpanScope": lambda: _probe_core().span("x"),
+        "Observed": lambda: _probe_core().observe(len, "n", None, None, None, True),
+        "GuardBase": lambda: native.GuardBase(),
     }[name]()
 
 
 def test_every_heap_type_has_a_spec() -> None:
-    assert set(SPECS) == {"Span", "SpanContext", "SpanQueue", "Store", "Exporter", "Worker"}, SPECS
+    assert set(SPECS) == {
+        "Span",
+        "SpanContext",
+        "SpanQueue",
+        "Store",
+        "Exporter",
+        "Worker",
+        "Frame",
+        "TracerCore",
+        "SpanScope",
+        "Observed",
+        "GuardBase",
+    }, SPECS
 
 
 @pytest.mark.parametrize("name", sorted(SPECS))

@@ -146,6 +146,9 @@ NO_METHODS = {
     "Event": "a structseq (name, timestamp, attributes): fields only",
     "Status": "a structseq (status_code, description): fields only",
     "SpanContext": "read-only properties and comparisons only",
+    "Observed": "a callable (__call__, __get__, __reduce__): called in leak_tracing.py",
+    "SpanScope": "a context manager (__enter__/__exit__): entered in leak_tracing.py",
+    "GuardBase": "a descriptor (__get__): looked up in leak_tracing.py",
 }
 
 
