@@ -1,20 +1,18 @@
 """The current span, and what child spans inherit, in a ContextVar.
 
-A ``Frame`` is pushed for every span made current (by ``observe``, ``span()``,
-``use_span``) and popped when it ends, so async tasks and threads each see their own
-current span. ``Frame.inherited`` holds the attributes that children copy at start
-(customer/session ids, agent ids, the project override): set on a frame, they reach
-the spans started under it and nothing else: unlike upstream's attached-and-never-
-detached contexts, a customer id cannot leak to later, unrelated spans.
+A ``Frame`` (native: ``judgeval_fast._native.Frame``) is pushed for every span made
+current (by ``observe``, ``span()``, ``use_span``) and popped when it ends, so async tasks
+and threads each see their own current span. ``Frame.inherited`` holds the attributes
+that children copy at start (customer/session ids, the project override): set on a
+frame, they reach the spans started under it and nothing else: unlike upstream's
+attached-and-never-detached contexts, a customer id cannot leak to later, unrelated spans.
 """
 
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Mapping
-from typing import Any
 
-from judgeval_fast._native import Span, SpanContext
+from judgeval_fast._native import Frame, SpanContext
 
 __all__ = [
     "INVALID_SPAN",
@@ -24,22 +22,6 @@ __all__ = [
     "agent_context",
     "current",
 ]
-
-
-class Frame:
-    """One current span and what its children inherit."""
-
-    __slots__ = ("inherited", "span")
-
-    def __init__(self, span: Span, inherited: Mapping[str, Any] | None) -> None:
-        self.span = span
-        self.inherited = inherited
-
-    def inherit(self, key: str, value: Any) -> None:
-        """Children started under this frame from now on get key=value."""
-        merged = dict(self.inherited or {})
-        merged[key] = value
-        self.inherited = merged  # copy-on-write: frames of running children keep theirs
 
 
 current: contextvars.ContextVar[Frame | None] = contextvars.ContextVar(

@@ -7,8 +7,10 @@ wrapped so that an ``Exception`` from it is logged, counted and answered with th
 fallback instead of reaching the caller. ``BaseException`` (KeyboardInterrupt,
 SystemExit) is the caller's own and passes through.
 
-The wrapped callables are cached per instance, so the cost on the hot path is one dict
-lookup and one extra Python frame.
+The wrapped callables are cached per instance and ``__get__`` is C (GuardBase), so the
+cost on the hot path is two dict lookups, plus one Python frame for a Python method; a
+method with a never-raising C implementation (``native=``: span, set_attribute) is
+cached without a wrapper and costs no Python frame at all.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from judgeval_fast._native import GuardBase
 from judgeval_fast._throttle import LogThrottle
 
 logger = logging.getLogger("judgeval_fast")
@@ -79,32 +82,42 @@ def _none(*args: Any, **kwargs: Any) -> None:
     return None
 
 
-class guarded(Generic[F]):
-    """Data descriptor for a public method; see the module docstring."""
+class guarded(GuardBase, Generic[F]):
+    """Data descriptor for a public method; see the module docstring.
 
-    def __init__(self, func: F, fallback: Callable[..., Any] = _none) -> None:
+    ``__get__`` is GuardBase's (C): two dict lookups in the instance's cache, no Python
+    frame. On a miss it calls ``_bind``, which fills the cache. ``native`` maps an
+    instance to a C callable that never raises (its own failures are counted in C): that
+    callable is cached as is, with no wrapper around it, unless the method is replaced
+    on the instance.
+    """
+
+    def __init__(
+        self,
+        func: F,
+        fallback: Callable[..., Any] = _none,
+        native: Callable[[Any], Callable[..., Any] | None] | None = None,
+    ) -> None:
         self.func = func
         self.fallback = fallback
+        self.native = native
         self.name = func.__name__
         functools.update_wrapper(self, func)  # type: ignore[arg-type]
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
 
-    @overload
-    def __get__(self, obj: None, objtype: type | None = None) -> F: ...
-    @overload
-    def __get__(self, obj: object, objtype: type | None = None) -> F: ...
-    def __get__(self, obj: object | None, objtype: type | None = None) -> F:
-        if obj is None:
-            return self.func
+    def _bind(self, obj: object, objtype: type | None) -> F:
         bound = obj.__dict__.get(_BOUND)
         if bound is None:
             bound = obj.__dict__[_BOUND] = {}
-        fn = bound.get(self.name)
+        fn: Any = bound.get(self.name)
         if fn is None:
-            target = self.func.__get__(obj, objtype)
-            fn = bound[self.name] = _wrap(target, self.name, self.fallback, obj)
+            fn = self.native(obj) if self.native is not None else None
+            if fn is None:
+                target = self.func.__get__(obj, objtype)
+                fn = _wrap(target, self.name, self.fallback, obj)
+            bound[self.name] = fn
         return fn  # type: ignore[no-any-return]
 
     def __set__(self, obj: object, value: Any) -> None:
@@ -124,14 +137,20 @@ class guarded(Generic[F]):
 if TYPE_CHECKING:
     # For type checkers a guarded method is the method itself (its signature, bound as
     # usual); at runtime it is the descriptor above.
-    def guard(fallback: Callable[..., Any] = _none) -> Callable[[F], F]: ...
+    def guard(
+        fallback: Callable[..., Any] = _none,
+        native: Callable[[Any], Callable[..., Any] | None] | None = None,
+    ) -> Callable[[F], F]: ...
 
 else:
 
-    def guard(fallback: Callable[..., Any] = _none) -> Callable[[F], guarded[F]]:
+    def guard(
+        fallback: Callable[..., Any] = _none,
+        native: Callable[[Any], Callable[..., Any] | None] | None = None,
+    ) -> Callable[[F], guarded[F]]:
         """Decorator form: ``@guard(lambda *a, **k: False)``."""
 
         def deco(func: F) -> guarded[F]:
-            return guarded(func, fallback)
+            return guarded(func, fallback, native)
 
         return deco

@@ -1,5 +1,9 @@
 """``@tracer.observe``: spans around sync, async, generator and async-generator functions.
 
+A sync function gets the C wrapper (``TracerCore.observe``, csrc/tracing.c): no Python
+frame of ours between the caller and the function. The others need a Python frame to
+await or yield in, and use the same native span steps through ``TraceOps``.
+
 The user's function is called exactly as it would be undecorated: its exceptions are
 recorded once on the span and re-raised untouched, its return value is returned
 untouched, and nothing the SDK does (serialising inputs or outputs, starting or ending
@@ -32,13 +36,16 @@ F = TypeVar("F", bound=Callable[..., Any])
 InputCapture = Callable[[tuple[Any, ...], dict[str, Any]], dict[str, Any]]
 
 
-def input_capture(func: Callable[..., Any]) -> InputCapture:
-    """A function mapping (args, kwargs) to {parameter name: value} for func's signature,
-    as ``Signature.bind_partial`` gives it (explicit arguments only, in parameter order)."""
+def capture_plan(func: Callable[..., Any]) -> tuple[tuple[str, ...] | None, InputCapture]:
+    """How func's inputs are recorded: (names, capture). capture maps (args, kwargs) to
+    {parameter name: value} as ``Signature.bind_partial`` gives it (explicit arguments
+    only, in parameter order). names is set when every parameter is positional: then a
+    call with positional arguments only (no more than there are names) is exactly
+    zip(names, args), which the C wrapper builds itself (bind_partial costs ~1.5 us)."""
     try:
         sig = inspect.signature(func)
     except (TypeError, ValueError):
-        return lambda args, kwargs: {"args": args, "kwargs": kwargs} if args or kwargs else {}
+        return None, lambda args, kwargs: {"args": args, "kwargs": kwargs} if args or kwargs else {}
 
     def bound(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
         try:
@@ -46,13 +53,17 @@ def input_capture(func: Callable[..., Any]) -> InputCapture:
         except TypeError:  # the call itself is wrong; the function will raise, we still record
             return {"args": args, "kwargs": kwargs}
 
-    params = sig.parameters.values()
     plain = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.POSITIONAL_ONLY)
-    if not all(p.kind in plain for p in params):
+    if all(p.kind in plain for p in sig.parameters.values()):
+        return tuple(sig.parameters), bound
+    return None, bound
+
+
+def input_capture(func: Callable[..., Any]) -> InputCapture:
+    """capture_plan's rule as one Python function (the async and generator wrappers)."""
+    names, bound = capture_plan(func)
+    if names is None:
         return bound
-    # The common case, positional arguments only: bind_partial costs ~1.5 us a call, and
-    # for these signatures it is exactly zip(names, args).
-    names = tuple(sig.parameters)
     count = len(names)
 
     def positional(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -74,54 +85,37 @@ def make_observed(
 ) -> Callable[..., Any]:
     """The wrapper of func for its kind of callable."""
     name = span_name or getattr(func, "__name__", None) or type(func).__name__
-    capture = input_capture(func) if record_input else None
     items = record_output and not disable_generator_yield_span
+    wrapper: Callable[..., Any]
+    if not (
+        inspect.iscoroutinefunction(func)
+        or inspect.isgeneratorfunction(func)
+        or inspect.isasyncgenfunction(func)
+    ):
+        names, bound = capture_plan(func) if record_input else (None, None)
+        wrapper = ops.core.observe(func, name, span_type, names, bound, record_output)
+        _copy_metadata(wrapper, func)
+        return wrapper
+    capture = input_capture(func) if record_input else None
     if inspect.iscoroutinefunction(func):
         wrapper = _coroutine(ops, func, name, span_type, capture, record_output)
     elif inspect.isgeneratorfunction(func):
         wrapper = _generator(
             ops, func, name, span_type, capture, record_output, items, TracedGenerator
         )
-    elif inspect.isasyncgenfunction(func):
+    else:
         wrapper = _generator(
             ops, func, name, span_type, capture, record_output, items, TracedAsyncGenerator
         )
-    else:
-        wrapper = _sync(ops, func, name, span_type, capture, record_output)
+    _copy_metadata(wrapper, func)
+    return wrapper
+
+
+def _copy_metadata(wrapper: Any, func: Callable[..., Any]) -> None:
     try:
         functools.update_wrapper(wrapper, func)
     except Exception:  # callables without the usual attributes (partials, C functions)
         pass
-    return wrapper
-
-
-def _sync(
-    ops: TraceOps,
-    func: Callable[..., Any],
-    name: str,
-    span_type: str | None,
-    capture: InputCapture | None,
-    record_output: bool,
-) -> Callable[..., Any]:
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        started = ops.begin(name, span_type)
-        if started is None:
-            return func(*args, **kwargs)
-        span, _frame, token = started
-        if capture is not None:
-            ops.record_input(span, capture, args, kwargs)
-        try:
-            result = func(*args, **kwargs)
-        except BaseException as exc:  # a BaseException still ends the span (not an error)
-            ops.abort(span, exc)
-            ops.finish(span, token)
-            raise
-        if record_output:
-            ops.record_output(span, result)
-        ops.finish(span, token)
-        return result
-
-    return wrapper
 
 
 def _coroutine(

@@ -132,6 +132,9 @@ class JudgmentSpanProcessor:
             if self._python_path is not None:
                 self._python_path.set_python_exporter(None)
             self._active = self._destination.native
+        core = getattr(self.tracer, "_core", None)
+        if core is not None:  # the native hot path starts spans on the new route too
+            core.exporter = self._active
 
 
 class JudgmentTracerProvider:

@@ -27,7 +27,7 @@ logger = logging.getLogger("judgeval_fast")
 
 Serializer = Callable[[Any], str]
 
-_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
+JSON_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
 
 
 def json_encoder(obj: Any) -> Any:
@@ -63,7 +63,7 @@ def json_encoder(obj: Any) -> Any:
 def safe_serialize(obj: Any) -> str:
     """JSON text of obj; its repr() (then its type name) if it cannot be serialised."""
     try:
-        return orjson.dumps(obj, default=json_encoder, option=_OPTIONS).decode()
+        return orjson.dumps(obj, default=json_encoder, option=JSON_OPTIONS).decode()
     except Exception as exc:
         logger.debug("safe_serialize fell back to repr(): %s", exc)
         return fallback_repr(obj)

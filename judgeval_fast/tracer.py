@@ -32,11 +32,13 @@ import uuid
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextvars import ContextVar, Token
-from typing import Any, ClassVar, Literal, TypeVar, overload
+from typing import Any, ClassVar, TypeVar, overload
+
+import orjson
 
 from judgeval_fast import __version__
 from judgeval_fast import keys as K
-from judgeval_fast._native import Span, SpanContext
+from judgeval_fast._native import Span, SpanContext, SpanScope, TracerCore
 from judgeval_fast.api import JudgmentSyncClient, url_for
 from judgeval_fast.context import (
     INVALID_SPAN,
@@ -58,7 +60,7 @@ from judgeval_fast.guard import guard, stats_of
 from judgeval_fast.metrics import exporter_health
 from judgeval_fast.observe import InputCapture, make_observed
 from judgeval_fast.processor import JudgmentSpanProcessor, JudgmentTracerProvider
-from judgeval_fast.serialize import Serializer, fallback_repr, safe_serialize
+from judgeval_fast.serialize import JSON_OPTIONS, Serializer, json_encoder, safe_serialize
 from judgeval_fast.worker import get_worker, worker_stats
 
 __all__ = ["Judgeval", "Tracer", "TracerFactory"]
@@ -69,7 +71,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 DEFAULT_API_URL = "https://api.judgmentlabs.ai"
 TRACER_NAME = "judgeval"
-_NATIVE_TYPES = (str, int, float, bool)
 
 
 def _otel_resource_attributes() -> dict[str, str]:
@@ -82,13 +83,25 @@ def _otel_resource_attributes() -> dict[str, str]:
 
 
 class TraceOps:
-    """The span steps of one tracer, used by observe/span/generators. None of them raises:
-    a failure is counted (judgeval_fast.guard) and the user's code goes on."""
+    """The span steps of one tracer, used by the Python wrappers (async functions,
+    generators, start_span, use_span). Most are the tracer's TracerCore methods, which
+    never raise; the rest catch and count their failures (judgeval_fast.guard) so the
+    user's code goes on. Sync @observe, span() and set_attribute run in C altogether."""
 
-    __slots__ = ("__weakref__", "tracer")
+    __slots__ = ("__weakref__", "core", "tracer")
 
     def __init__(self, tracer: Tracer) -> None:
         self.tracer = tracer
+        self.core = TracerCore(
+            tracer._var,
+            agent_context,
+            dumps=orjson.dumps,
+            dumps_default=json_encoder,
+            dumps_option=JSON_OPTIONS,
+            on_error=self._error,
+            invalid_span=INVALID_SPAN,
+            scope_type=_SpanScope,
+        )
 
     def _error(self, where: str, exc: BaseException) -> None:
         stats_of(self.tracer).record(where, exc)
@@ -96,51 +109,12 @@ class TraceOps:
     def new_span(
         self, name: str, span_type: str | None, parent: Frame | None, kind: Any = None
     ) -> tuple[Span, Frame]:
-        t = self.tracer
-        processor = t._span_processor
-        dest = processor._destination
-        if dest.project_id is None:
-            dest.ensure_resolved(t.api_client)
-        span = Span(
-            name,
-            parent=parent.span if parent is not None else None,
-            kind=kind,
-            exporter=processor._active,
-            store=processor._internal_attributes,
-        )
-        inherited = parent.inherited if parent is not None else None
-        if inherited:
-            span.set_attributes(inherited)
-        agent = agent_context.get()
-        if agent is not None:
-            agent_id, parent_agent_id, class_name, instance_name = agent
-            span.set_attribute(K.AGENT_ID, agent_id)
-            if parent_agent_id:
-                span.set_attribute(K.PARENT_AGENT_ID, parent_agent_id)
-            if class_name:
-                span.set_attribute(K.AGENT_CLASS_NAME, class_name)
-            if instance_name:
-                span.set_attribute(K.AGENT_INSTANCE_NAME, instance_name)
-            if agent_id != parent_agent_id:
-                span.set_attribute(K.IS_AGENT_ENTRY_POINT, True)
-        if span_type:
-            span.set_attribute(K.SPAN_KIND, span_type)
-        return span, Frame(span, inherited)
+        return self.core.new_span(name, span_type, parent, kind)
 
     def begin(
         self, name: str, span_type: str | None
     ) -> tuple[Span, Frame, Token[Frame | None]] | None:
-        t = self.tracer
-        if t._shut_down or not t.enable_monitoring:
-            t._spans_after_shutdown += t._shut_down
-            return None
-        try:
-            var = t._var
-            span, frame = self.new_span(name, span_type, var.get())
-            return span, frame, var.set(frame)
-        except Exception as exc:
-            self._error("starting a span", exc)
-            return None
+        return self.core.begin(name, span_type)
 
     def enter(self, frame: Frame) -> Token[Frame | None] | None:
         try:
@@ -150,17 +124,7 @@ class TraceOps:
             return None
 
     def leave(self, token: Token[Frame | None] | None) -> None:
-        if token is None:
-            return
-        try:
-            self.tracer._var.reset(token)
-        except ValueError as exc:
-            # Entered in another context (a span() scope left inside ctx.run, say): what
-            # it replaced cannot be restored here, so this context gets no current span.
-            self.tracer._var.set(None)
-            self._error("leaving a span entered in another context", exc)
-        except Exception as exc:
-            self._error("leaving a span", exc)
+        self.core.leave(token)
 
     def end(self, span: Span) -> None:
         try:
@@ -169,8 +133,7 @@ class TraceOps:
             self._error("ending a span", exc)
 
     def finish(self, span: Span, token: Token[Frame | None] | None) -> None:
-        self.leave(token)
-        self.end(span)
+        self.core.finish(span, token)
 
     def set_raw(self, span: Span, key: str, value: Any) -> None:
         try:
@@ -180,28 +143,21 @@ class TraceOps:
 
     def serialized(self, value: Any) -> Any:
         """value for an attribute: scalars as they are, anything else through the tracer's
-        serializer. A failing serializer is counted (sdk_errors_isolated) and logged, and
-        the value is recorded as its repr() instead."""
-        if type(value) in _NATIVE_TYPES:
-            return value
-        try:
-            text = self.tracer.serializer(value)
-        except Exception as exc:
-            self._error("the serializer", exc)
-            return fallback_repr(value)
-        return text if isinstance(text, str) else fallback_repr(text)
+        serializer (orjson by default). A failing serializer is counted
+        (sdk_errors_isolated) and logged, and the value is recorded as its repr()."""
+        return self.core.serialized(value)
 
     def record_input(
         self, span: Span, capture: InputCapture, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> None:
         try:
-            span.set_attribute(K.INPUT, self.serialized(capture(args, kwargs)))
+            span.set_attribute(K.INPUT, self.core.serialized(capture(args, kwargs)))
         except Exception as exc:
             self._error("recording inputs", exc)
 
     def record_output(self, span: Span, result: Any) -> None:
         try:
-            span.set_attribute(K.OUTPUT, self.serialized(result))
+            span.set_attribute(K.OUTPUT, self.core.serialized(result))
         except Exception as exc:
             self._error("recording the output", exc)
 
@@ -212,56 +168,21 @@ class TraceOps:
         exception event and an ERROR status. A BaseException (KeyboardInterrupt,
         SystemExit, CancelledError, GeneratorExit) is recorded as an escaped exception
         but is no error of the traced code: no status."""
-        try:
-            if not isinstance(exc, Exception):
-                if record:
-                    span.record_exception(exc, escaped=True)
-                return
-            if record:
-                span.record_exception(exc)
-            if status:
-                try:
-                    message = str(exc)
-                except Exception:
-                    message = type(exc).__name__
-                span.set_status(2, message)
-        except Exception as err:
-            self._error("recording an exception", err)
+        self.core.abort(span, exc, record, status)
 
     def item_span(self, frame: Frame, name: str, item: Any) -> None:
         try:
-            child, _ = self.new_span(name, "generator_item", frame)
-            child.set_attribute(K.OUTPUT, self.serialized(item))
+            child, _ = self.core.new_span(name, "generator_item", frame)
+            child.set_attribute(K.OUTPUT, self.core.serialized(item))
             child.end()
         except Exception as exc:
             self._error("recording a generator item", exc)
 
 
-class _SpanScope:
-    """``with tracer.span(name) as span`` (sync and async)."""
+class _SpanScope(SpanScope):
+    """``with tracer.span(name) as span`` (sync and async): enter and exit are C."""
 
-    __slots__ = ("name", "ops", "span", "token")
-
-    def __init__(self, ops: TraceOps, name: str) -> None:
-        self.ops = ops
-        self.name = name
-        self.span: Span | NonRecordingSpan = INVALID_SPAN
-        self.token: Token[Frame | None] | None = None
-
-    def __enter__(self) -> Any:
-        started = self.ops.begin(self.name, None)
-        if started is not None:
-            self.span, _, self.token = started
-        return self.span
-
-    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> Literal[False]:
-        span = self.span
-        if self.token is None or not isinstance(span, Span):  # the SDK could not start it
-            return False
-        if exc is not None:
-            self.ops.abort(span, exc)
-        self.ops.finish(span, self.token)
-        return False
+    __slots__ = ()
 
     async def __aenter__(self) -> Any:
         return self.__enter__()
@@ -394,13 +315,6 @@ class Tracer:
         metadata_capacity: int = 10_000,
         metadata_ttl: float = 3600.0,
     ) -> None:
-        self.project_name = str(project_name)
-        self.enable_evaluation = bool(enable_evaluation)
-        self.enable_monitoring = bool(enable_monitoring)
-        self.serializer: Serializer = serializer or safe_serialize
-        self.project_id = project_id
-        self._filter_tracer = filter_tracer
-        self._isolated = bool(isolated)
         self._var: ContextVar[Frame | None] = (
             ContextVar(f"judgeval_fast_isolated_{id(self)}", default=None)
             if isolated
@@ -409,6 +323,14 @@ class Tracer:
         self._shut_down = False
         self._spans_after_shutdown = 0
         self._ops = TraceOps(self)
+        self._core = self._ops.core
+        self.project_name = str(project_name)
+        self.enable_evaluation = bool(enable_evaluation)
+        self.enable_monitoring = bool(enable_monitoring)
+        self.serializer = serializer or safe_serialize
+        self.project_id = project_id
+        self._filter_tracer = filter_tracer
+        self._isolated = bool(isolated)
         base = (api_url or os.environ.get("JUDGMENT_API_URL") or DEFAULT_API_URL).strip()
         key = api_key if api_key is not None else os.environ.get("JUDGMENT_API_KEY")
         org = organization_id if organization_id is not None else os.environ.get("JUDGMENT_ORG_ID")
@@ -456,10 +378,42 @@ class Tracer:
         self._span_processor = JudgmentSpanProcessor(
             self, destination, store_capacity=metadata_capacity, store_ttl=metadata_ttl
         )
+        self._core.store = self._span_processor._internal_attributes
+        self._core.exporter = self._span_processor._active
+        if destination.project_id is None and self.enable_monitoring:
+            self._core.on_unresolved = self._project_resolved
         self._tracer_provider = JudgmentTracerProvider(self, self._span_processor, self.resource)
         self._tracer = JudgmentTracer(self)
         self._created = next(Tracer._creation_order)
         Tracer._tracers.add(self)
+
+    # -- state the native core reads on every span -------------------------------------
+
+    @property
+    def enable_monitoring(self) -> bool:
+        return self._enable_monitoring
+
+    @enable_monitoring.setter
+    def enable_monitoring(self, value: bool) -> None:
+        self._enable_monitoring = bool(value)
+        self._core.enabled = int(self._enable_monitoring and not self._shut_down)
+
+    @property
+    def serializer(self) -> Serializer:
+        return self._serializer
+
+    @serializer.setter
+    def serializer(self, value: Serializer) -> None:
+        self._serializer = value
+        # The default runs natively (orjson from C); anything else is called as given.
+        self._core.serializer = None if value is safe_serialize else value
+
+    def _project_resolved(self) -> bool:
+        """At span start while the project id is unknown: queue its resolution (on the
+        control worker, never here); True once it is known, and the core stops asking."""
+        destination = self._span_processor._destination
+        destination.ensure_resolved(self.api_client)
+        return destination.project_id is not None
 
     # -- factories and context --------------------------------------------------------
 
@@ -565,10 +519,10 @@ class Tracer:
             disable_generator_yield_span,
         )
 
-    @guard(fallback=_null_scope)
-    def span(self, span_name: str) -> _SpanScope:
+    @guard(fallback=_null_scope, native=lambda t: t._core.span)
+    def span(self, span_name: str) -> SpanScope:
         """``with tracer.span(name) as span:`` a child of the current span, made current."""
-        return _SpanScope(self._ops, span_name)
+        return self._core.span(span_name)
 
     @guard(fallback=lambda *a, **k: INVALID_SPAN)
     def start_span(self, span_name: str, **kwargs: Any) -> Span | NonRecordingSpan:
@@ -610,14 +564,12 @@ class Tracer:
         span.set_attribute(key, self._ops.serialized(value))
 
     def _set_current(self, key: str, value: Any) -> None:
-        frame = self._var.get()
-        if frame is not None:
-            self._set_on(frame.span, key, value)
+        self._core.set_attribute(key, value)
 
-    @guard()
+    @guard(native=lambda t: t._core.set_attribute)
     def set_attribute(self, key: str, value: Any) -> None:
         """Set an attribute on the current span (non-scalars through the serializer)."""
-        self._set_current(key, value)
+        self._core.set_attribute(key, value)
 
     @guard()
     def set_span_attribute(self, span: Any, key: str, value: Any) -> None:
@@ -856,6 +808,8 @@ class Tracer:
         if self._shut_down:
             return
         self._shut_down = True
+        self._core.enabled = 0
+        self._core.shut_down = 1
         deadline = time.monotonic() + max(0.0, timeout_millis / 1000.0)
         self._span_processor.shutdown(int(timeout_millis * 0.8))
         remaining = max(0.0, deadline - time.monotonic())
@@ -910,7 +864,7 @@ class Tracer:
             "api_calls_failed": calls("failed"),
             "api_calls_dropped": calls("dropped", "dropped_shutdown", "cancelled"),
             "api_calls_retried": calls("retried"),
-            "spans_after_shutdown": self._spans_after_shutdown,
+            "spans_after_shutdown": self._spans_after_shutdown + self._core.after_shutdown,
             "sdk_errors_isolated": stats_of(self).errors,
             "exporter_gil_acquisitions": exp["gil_acquisitions"],
             "project_resolved": processor._destination.project_id is not None,

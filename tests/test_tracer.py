@@ -1142,3 +1142,130 @@ def _env(monkeypatch: pytest.MonkeyPatch, backend: JudgmentBackend) -> None:
     monkeypatch.setenv("JUDGMENT_API_URL", backend.url)
     monkeypatch.setenv("JUDGMENT_API_KEY", API_KEY)
     monkeypatch.setenv("JUDGMENT_ORG_ID", ORG_ID)
+
+
+# -- the native hot path (csrc/tracing.c) ------------------------------------------------
+
+
+def test_sync_observe_is_a_c_callable_with_no_python_frame_of_ours(tracer: Tracer) -> None:
+    """Between the caller's frame and the function's there is nothing in Python: the
+    traceback of an exception raised inside goes straight from this test to the function."""
+
+    @tracer.observe
+    def fails(x: int) -> None:
+        raise ValueError(x)
+
+    assert isinstance(fails, _native.Observed)
+    with pytest.raises(ValueError) as info:
+        fails(1)
+    frames = [entry.name for entry in info.traceback]
+    assert frames == ["test_sync_observe_is_a_c_callable_with_no_python_frame_of_ours", "fails"]
+
+
+def test_observed_keeps_the_function_metadata_and_binds_as_a_method(
+    tracer: Tracer, judgment_backend: JudgmentBackend, uid: str
+) -> None:
+    import inspect
+    import pickle
+
+    class Agent:
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+        @tracer.observe(span_name=f"{uid}-method")
+        def act(self, task: str, *, loud: bool = False) -> str:
+            """Act on a task."""
+            return f"{self.name}:{task.upper() if loud else task}"
+
+        @staticmethod
+        @tracer.observe(span_name=f"{uid}-static")
+        def helper(x: int) -> int:
+            return x + 1
+
+    a = Agent("bot")
+    assert a.act("go") == "bot:go" and a.act("go", loud=True) == "bot:GO"
+    assert Agent.act(a, "x") == "bot:x" and a.helper(1) == 2 and Agent.helper(2) == 3
+    assert Agent.act.__name__ == "act" and Agent.act.__doc__ == "Act on a task."
+    assert Agent.act.__qualname__.endswith("Agent.act")
+    assert (
+        str(inspect.signature(Agent.act)) == "(self, task: 'str', *, loud: 'bool' = False) -> 'str'"
+    )
+    plain = module_level_observed
+    observed = tracer.observe(plain)
+    globals()["module_level_observed"] = observed  # where pickle looks it up by name
+    try:
+        assert pickle.loads(pickle.dumps(observed)) is observed
+    finally:
+        globals()["module_level_observed"] = plain
+    assert tracer.force_flush(10_000)
+    spans = spans_named(judgment_backend, uid, 5)
+    inputs = [
+        orjson.loads(s["attributes"]["judgment.input"]) for s in spans if "method" in s["name"]
+    ]
+    assert {"task": "go", "loud": True} == {k: v for k, v in inputs[1].items() if k != "self"}
+    assert inputs[0]["task"] == "go" and "self" in inputs[0]
+
+
+def test_native_set_attribute_and_span_still_yield_to_a_replacement(tracer: Tracer) -> None:
+    """tracer.span / tracer.set_attribute are the C methods themselves (no wrapper), until a
+    test or user replaces them on the instance: then the replacement is guarded as before."""
+    assert tracer.set_attribute == tracer._core.set_attribute
+    assert tracer.span == tracer._core.span
+    with patch.object(tracer, "set_attribute", side_effect=TypeError("Cannot serialize")):
+        with tracer.span("x"):
+            tracer.set_attribute("k", "v")  # isolated, not raised
+    assert tracer.set_attribute == tracer._core.set_attribute
+    before = tracer.get_health_metrics()["sdk_errors_isolated"]
+    tracer.set_attribute("only-one-argument")  # type: ignore[call-arg]
+    with tracer.span() as s:  # type: ignore[call-arg]
+        assert not s.is_recording()
+    assert tracer.get_health_metrics()["sdk_errors_isolated"] == before + 2
+
+
+def test_a_reentrant_serializer_does_not_corrupt_the_shared_arguments(
+    tracer: Tracer, judgment_backend: JudgmentBackend, uid: str
+) -> None:
+    """json_encoder runs user code (model_dump) that may call observed code, which
+    serialises again while the outer orjson call is still reading its arguments."""
+
+    @tracer.observe(span_name=f"{uid}-inner")
+    def inner(v: int) -> int:
+        return v
+
+    class Model:
+        def model_dump(self, mode: str) -> dict[str, int]:
+            return {"inner": inner(41) + 1}
+
+    @tracer.observe(span_name=f"{uid}-outer")
+    def outer(m: Model) -> Model:
+        return m
+
+    assert isinstance(outer(Model()), Model)
+    assert tracer.force_flush(10_000)
+    spans = by_name(spans_named(judgment_backend, uid, 3))  # outer, and inner once per dump
+    assert orjson.loads(spans[f"{uid}-outer"]["attributes"]["judgment.input"]) == {
+        "m": {"inner": 42}
+    }
+    assert orjson.loads(spans[f"{uid}-outer"]["attributes"]["judgment.output"]) == {"inner": 42}
+
+
+def test_the_core_follows_the_tracer_state(tracer: Tracer) -> None:
+    """Shutdown, monitoring off and the serializer reach the native core at once."""
+    core = tracer._core
+    assert core.enabled == 1 and core.serializer is None  # the default runs natively
+    tracer.serializer = repr
+    assert core.serializer is repr
+    tracer.enable_monitoring = False
+    assert core.enabled == 0
+    with tracer.span("off") as s:
+        assert not s.is_recording()
+    tracer.enable_monitoring = True
+    tracer.shutdown(1000)
+    assert core.enabled == 0 and core.shut_down == 1
+    with tracer.span("after"):
+        pass
+    assert tracer.get_health_metrics()["spans_after_shutdown"] == 1
+
+
+def module_level_observed() -> None:
+    """Observed in a test, and pickled by reference as the function would be."""
