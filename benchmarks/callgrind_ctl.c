@@ -9,7 +9,7 @@
 #include <valgrind/callgrind.h>
 
 /* Instrumentation on (the run starts with --instr-atstart=no: imports and tracer set-up
- * run at ~5x slowdown instead of ~50x, and are not counted at all). */
+ * run uninstrumented, several times faster, and are not counted at all). */
 void jf_cg_start(void) { CALLGRIND_START_INSTRUMENTATION; }
 
 /* Zero every counter: the next dump holds only what ran after this. */

@@ -14,9 +14,10 @@ Why these choices (details in benchmarks/README.md, "callgrind ratio"):
   between runs; the count of a deterministic program does not.
 - Client requests around the calls (``callgrind_ctl.c``), not a whole-process count with
   two processes subtracted: the import phase is not deterministic on a working tree that
-  changes under it (a directory whose mtime moves is listed again, which shifts every
-  later GC), and that moved the subtracted figure by ~1 %; the regions see none of it.
-  With ``--instr-atstart=no`` the uncounted start-up also runs ~10x faster.
+  changes under it (extra file-name decoding and hashing, most likely a directory listed
+  again after its mtime moved, then every later GC shifted), and that moved the
+  subtracted figure by ~1 %; the regions see none of it.
+  With ``--instr-atstart=no`` the uncounted start-up also runs several times faster.
 - Main thread only (``--separate-threads=yes``, the ``-01`` parts): the exporter thread
   gzips and POSTs without the GIL, off the caller's thread, and how much it does in a
   region depends on how spans happen to batch. The caller's cost (span start/end,
