@@ -382,6 +382,10 @@ class Tracer:
         self._core.exporter = self._span_processor._active
         if destination.project_id is None and self.enable_monitoring:
             self._core.on_unresolved = self._project_resolved
+            # Queued now, not at the first span: upstream resolves in its constructor (on
+            # the caller's thread); here the control worker does it meanwhile, so spans
+            # are rarely held waiting for the id.
+            self._project_resolved()
         self._tracer_provider = JudgmentTracerProvider(self, self._span_processor, self.resource)
         self._tracer = JudgmentTracer(self)
         self._created = next(Tracer._creation_order)
