@@ -205,6 +205,12 @@ def _setup_judgeval_fast() -> Case:
     from judgeval_fast import Tracer
 
     tracer = Tracer(project_name="compare-judgeval-fast")
+    # Steady state, as for the judgevals, whose constructors resolve the project on the
+    # calling thread: judgeval-fast resolves it on its control worker (queued by the
+    # constructor); its exporter holds spans until then, so wait for it (up to 10 s).
+    deadline = time.monotonic() + 10.0
+    while not tracer.get_health_metrics()["project_resolved"] and time.monotonic() < deadline:
+        time.sleep(0.01)
     case = Case()
     case.tracer_type = f"{type(tracer).__module__}.{type(tracer).__qualname__}"
     case.observe = tracer.observe(span_type=SPAN_TYPE)
