@@ -695,7 +695,7 @@ static PyMethodDef Core_methods[] = {
      "abort($self, span, exc, record=True, status=True, /)\n--\n\nRecord what ended span early."},
     {"serialized", Core_serialized, METH_O, "serialized($self, value, /)\n--\n\nvalue as an attribute value."},
     {"observe", (PyCFunction)(void (*)(void))Core_observe, METH_VARARGS | METH_KEYWORDS,
-     "observe($self, func, name, span_type, names, capture, record_output)\n--\n\nThe C wrapper of a sync function."},
+     "observe($self, func, name, span_type, names, capture, record_output, posonly=0)\n--\n\nThe C wrapper of a sync function."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -843,26 +843,45 @@ typedef struct {
     PyObject *span_type;    /* str or NULL */
     PyObject *names;        /* tuple: parameter names when the signature is positional-only-ish, or NULL */
     PyObject *capture;      /* callable(args, kwargs) -> dict, or NULL: inputs are not recorded */
+    Py_ssize_t posonly;     /* how many of names are positional-only */
     int record_output;
     PyObject *dict;         /* __dict__ (functools.update_wrapper fills it) */
     PyObject *weakreflist;
 } ObservedObject;
 
-/* The inputs dict of one call: zip(names, args) on the fast path, else capture(). */
+/* The inputs dict of one call, as Signature.bind_partial(*args, **kwargs).arguments gives
+ * it, built here when the signature is plain (names: every parameter positional-or-
+ * keyword, the first `posonly` positional-only): the positional arguments by name, then
+ * the keyword arguments in parameter order. Any call bind_partial might refuse (too many
+ * arguments, an unknown or repeated keyword, a positional-only one by keyword) goes to
+ * capture(), which says what it binds or records the raw arguments. */
 static PyObject *observed_inputs(ObservedObject *o, PyObject *args, PyObject *kwargs) {
-    Py_ssize_t n = PyTuple_Size(args);
-    int no_kwargs = !kwargs || PyDict_Size(kwargs) == 0;
-    if (o->names && no_kwargs && n <= PyTuple_Size(o->names)) {
+    Py_ssize_t n = PyTuple_Size(args), nkw = kwargs ? PyDict_Size(kwargs) : 0;
+    Py_ssize_t count = o->names ? PyTuple_Size(o->names) : 0;
+    if (o->names && n <= count) {
         PyObject *d = PyDict_New();
         if (!d) return NULL;
-        for (Py_ssize_t i = 0; i < n; i++) {
-            if (PyDict_SetItem(d, PyTuple_GetItem(o->names, i), PyTuple_GetItem(args, i)) < 0) {
-                Py_DECREF(d);
-                return NULL;
+        for (Py_ssize_t i = 0; i < n; i++)
+            if (PyDict_SetItem(d, PyTuple_GetItem(o->names, i), PyTuple_GetItem(args, i)) < 0) goto fail;
+        Py_ssize_t matched = 0;
+        for (Py_ssize_t i = JF_MAX(n, o->posonly); i < count && matched < nkw; i++) {
+            PyObject *name = PyTuple_GetItem(o->names, i);
+            PyObject *v = PyDict_GetItemWithError(kwargs, name);
+            if (!v) {
+                if (PyErr_Occurred()) goto fail;
+                continue;
             }
+            if (PyDict_SetItem(d, name, v) < 0) goto fail;
+            matched++;
         }
-        return d;
+        if (matched == nkw) return d;
+        Py_DECREF(d);  /* a keyword the fast path cannot place: bind_partial decides */
+        goto slow;
+    fail:
+        Py_DECREF(d);
+        return NULL;
     }
+slow:;
     PyObject *kw = kwargs ? Py_NewRef(kwargs) : PyDict_New();
     PyObject *r = kw ? PyObject_CallFunctionObjArgs(o->capture, args, kw, NULL) : NULL;
     Py_XDECREF(kw);
@@ -901,18 +920,23 @@ static PyObject *Observed_call(PyObject *op, PyObject *args, PyObject *kwargs) {
 
 static PyObject *Core_observe(PyObject *op, PyObject *args, PyObject *kwds) {
     jf_state *st = jf_state_of_type(Py_TYPE(op));
-    static char *kwlist[] = {"func", "name", "span_type", "names", "capture", "record_output", NULL};
+    static char *kwlist[] = {"func", "name", "span_type", "names", "capture", "record_output", "posonly", NULL};
     PyObject *func, *name, *span_type, *names, *capture;
     int record_output;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOOOOp:observe", kwlist, &func, &name, &span_type, &names, &capture,
-                                     &record_output))
+    Py_ssize_t posonly = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOOOOp|n:observe", kwlist, &func, &name, &span_type, &names,
+                                     &capture, &record_output, &posonly))
         return NULL;
     if (!PyCallable_Check(func) || (capture != Py_None && !PyCallable_Check(capture))) {
         PyErr_SetString(PyExc_TypeError, "func and capture must be callable");
         return NULL;
     }
-    if (names != Py_None && !PyTuple_Check(names)) {
-        PyErr_SetString(PyExc_TypeError, "names must be a tuple or None");
+    if (names != Py_None && (!PyTuple_Check(names) || capture == Py_None)) {
+        PyErr_SetString(PyExc_TypeError, "names must be a tuple (with a capture) or None");
+        return NULL;
+    }
+    if (posonly < 0 || (names != Py_None && posonly > PyTuple_Size(names))) {
+        PyErr_SetString(PyExc_ValueError, "posonly must be in 0..len(names)");
         return NULL;
     }
     if (span_type != Py_None && !PyUnicode_Check(span_type)) {
@@ -932,6 +956,7 @@ static PyObject *Core_observe(PyObject *op, PyObject *args, PyObject *kwds) {
     o->span_type = span_type == Py_None ? NULL : Py_NewRef(span_type);
     o->names = names == Py_None ? NULL : Py_NewRef(names);
     o->capture = capture == Py_None ? NULL : Py_NewRef(capture);
+    o->posonly = posonly;
     o->record_output = record_output;
     return (PyObject *)o;
 }

@@ -298,6 +298,7 @@ class TracerCore:
         names: tuple[str, ...] | None,
         capture: Callable[[tuple[Any, ...], dict[str, Any]], dict[str, Any]] | None,
         record_output: bool,
+        posonly: int = 0,
     ) -> Observed: ...
 
 class GuardBase:

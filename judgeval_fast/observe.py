@@ -22,7 +22,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import AsyncGenerator, Callable, Generator
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from judgeval_fast.context import Frame
 from judgeval_fast.keys import OUTPUT, SPAN_KIND
@@ -36,16 +36,27 @@ F = TypeVar("F", bound=Callable[..., Any])
 InputCapture = Callable[[tuple[Any, ...], dict[str, Any]], dict[str, Any]]
 
 
-def capture_plan(func: Callable[..., Any]) -> tuple[tuple[str, ...] | None, InputCapture]:
-    """How func's inputs are recorded: (names, capture). capture maps (args, kwargs) to
-    {parameter name: value} as ``Signature.bind_partial`` gives it (explicit arguments
-    only, in parameter order). names is set when every parameter is positional: then a
-    call with positional arguments only (no more than there are names) is exactly
-    zip(names, args), which the C wrapper builds itself (bind_partial costs ~1.5 us)."""
+class CapturePlan(NamedTuple):
+    """How a function's inputs are recorded (see capture_plan)."""
+
+    names: tuple[str, ...] | None  # every parameter, when none is *args/**kwargs/keyword-only
+    posonly: int  # how many of names are positional-only
+    capture: InputCapture  # (args, kwargs) -> {name: value}, as bind_partial binds them
+
+
+def capture_plan(func: Callable[..., Any]) -> CapturePlan:
+    """capture maps (args, kwargs) to {parameter name: value} as ``Signature.bind_partial``
+    gives it (explicit arguments only, in parameter order). names is set when every
+    parameter is positional (positional-only or positional-or-keyword): the C wrapper then
+    builds that dict itself for any call bind_partial accepts (the positional arguments by
+    name, then the keywords in parameter order; bind_partial costs ~1.5 us) and leaves the
+    rest to capture."""
     try:
         sig = inspect.signature(func)
     except (TypeError, ValueError):
-        return None, lambda args, kwargs: {"args": args, "kwargs": kwargs} if args or kwargs else {}
+        return CapturePlan(
+            None, 0, lambda args, kwargs: {"args": args, "kwargs": kwargs} if args or kwargs else {}
+        )
 
     def bound(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
         try:
@@ -53,15 +64,17 @@ def capture_plan(func: Callable[..., Any]) -> tuple[tuple[str, ...] | None, Inpu
         except TypeError:  # the call itself is wrong; the function will raise, we still record
             return {"args": args, "kwargs": kwargs}
 
+    params = sig.parameters.values()
     plain = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.POSITIONAL_ONLY)
-    if all(p.kind in plain for p in sig.parameters.values()):
-        return tuple(sig.parameters), bound
-    return None, bound
+    if all(p.kind in plain for p in params):
+        posonly = sum(p.kind is inspect.Parameter.POSITIONAL_ONLY for p in params)
+        return CapturePlan(tuple(sig.parameters), posonly, bound)
+    return CapturePlan(None, 0, bound)
 
 
 def input_capture(func: Callable[..., Any]) -> InputCapture:
     """capture_plan's rule as one Python function (the async and generator wrappers)."""
-    names, bound = capture_plan(func)
+    names, _, bound = capture_plan(func)
     if names is None:
         return bound
     count = len(names)
@@ -92,8 +105,11 @@ def make_observed(
         or inspect.isgeneratorfunction(func)
         or inspect.isasyncgenfunction(func)
     ):
-        names, bound = capture_plan(func) if record_input else (None, None)
-        wrapper = ops.core.observe(func, name, span_type, names, bound, record_output)
+        if record_input:
+            names, posonly, bound = capture_plan(func)
+            wrapper = ops.core.observe(func, name, span_type, names, bound, record_output, posonly)
+        else:
+            wrapper = ops.core.observe(func, name, span_type, None, None, record_output)
         _copy_metadata(wrapper, func)
         return wrapper
     capture = input_capture(func) if record_input else None

@@ -174,6 +174,53 @@ def test_input_capture_is_bind_partial(call: Any) -> None:
         assert got == expected and list(got) == list(expected), (func.__name__, call)
 
 
+CALLS_TO_BIND: list[tuple[tuple[Any, ...], dict[str, Any]]] = [
+    ((), {}),
+    ((1,), {}),
+    ((1, 2), {}),
+    ((1, 2, 3), {}),
+    ((1, 2, 3, 4), {}),
+    ((), {"b": 2}),
+    ((1,), {"b": 2}),
+    ((), {"a": 1, "b": 2}),
+    ((), {"c": 3, "a": 1}),  # keywords out of parameter order
+    ((1,), {"c": 3}),
+    ((1,), {"a": 1}),  # repeated
+    ((1,), {"zzz": 1}),  # unknown
+    ((1, 2, 3), {"c": 3}),  # repeated after every positional
+]
+
+
+@pytest.mark.parametrize("call", CALLS_TO_BIND)
+def test_native_input_capture_is_bind_partial(tracer: Tracer, call: Any) -> None:
+    """The C wrapper's inputs, fast path or not, are what Signature.bind_partial gives (or
+    the raw args/kwargs when it refuses the call), in the same order."""
+    import inspect
+
+    args, kwargs = call
+
+    def plain(a: int, b: int = 5, c: int = 6) -> None: ...
+
+    def posonly(a: int, /, b: int = 5, c: int = 6) -> None: ...
+
+    for func in (plain, posonly):
+        try:
+            expected = dict(inspect.signature(func).bind_partial(*args, **kwargs).arguments)
+        except TypeError:
+            expected = {"args": list(args), "kwargs": kwargs}
+        seen: list[str] = []
+
+        def record(*a: Any, seen: list[str] = seen, **k: Any) -> None:
+            seen.append(tracer.get_current_span().attributes["judgment.input"])
+
+        record.__signature__ = inspect.signature(func)  # type: ignore[attr-defined]
+        observed = tracer.observe(record)
+        assert isinstance(observed, _native.Observed)
+        observed(*args, **kwargs)
+        got = orjson.loads(seen[0])
+        assert got == expected and list(got) == list(expected), (func.__name__, call, got)
+
+
 def test_errors_are_recorded_once_and_reraised(
     tracer: Tracer, judgment_backend: JudgmentBackend, uid: str
 ) -> None:

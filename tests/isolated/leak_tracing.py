@@ -76,16 +76,21 @@ class Owner:
 
 
 OBSERVED = CORE.observe(f, "f", "function", ("a", "b"), lambda a, k: {"args": a, "kw": k}, True)
-OBSERVED_EXPORTING = CORE_EXPORTING.observe(f, "f", None, ("a", "b"), None, True)
-OBSERVED_RAISING = CORE.observe(boom, "boom", None, ("a",), None, False)
-OBSERVED_BAD_SERIALIZER = RAISING.observe(f, "f", None, ("a", "b"), None, True)
+OBSERVED_EXPORTING = CORE_EXPORTING.observe(f, "f", None, None, None, True)
+OBSERVED_RAISING = CORE.observe(boom, "boom", None, None, None, False)
+OBSERVED_BAD_SERIALIZER = RAISING.observe(f, "f", None, ("a", "b"), lambda a, k: {}, True, 1)
 OWNER = Owner()
 BIG = "x" * 5000
 
 
 def observed_calls() -> None:
     OBSERVED(1, "two")
-    OBSERVED(1, b="kw")  # the capture() path
+    OBSERVED(1, b="kw")  # keywords placed natively
+    try:
+        OBSERVED(1, c="unknown")  # the capture() path; then f raises its TypeError
+    except TypeError:
+        pass
+    OBSERVED_BAD_SERIALIZER(a=1, b=2)  # a positional-only parameter by keyword: capture()
     OBSERVED([1, 2], {"nested": (3,)})
     OBSERVED(Plain(), BadRepr())  # json_encoder's repr(), and a repr() that raises
     OBSERVED_EXPORTING(BIG, 2)
@@ -210,11 +215,13 @@ def observe_errors() -> None:
         (1, "n", None, None, None, True),
         (f, "n", 3, None, None, True),
         (f, "n", None, [], None, True),
+        (f, "n", None, ("a",), None, True),
+        (f, "n", None, ("a",), len, True, 2),
     )
     for args in bad:
         try:
             CORE.observe(*args)
-        except TypeError:
+        except (TypeError, ValueError):
             pass
 
 
