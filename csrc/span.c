@@ -666,6 +666,29 @@ void jf_span_set_attributes(SpanObject *s, PyObject *dict) {
     if (attrs_update(&s->attributes, dict, jf_rt.cfg.max_attributes, &s->dropped_attributes) < 0) PyErr_Clear();
 }
 
+/* The last step of every span start: where it goes, when it started (now unless start_ns),
+ * its name (a reference stolen) and the counter. Can't fail. */
+static void span_commit(SpanObject *s, struct jf_exporter *e, struct jf_store *store, int64_t start_ns,
+                        PyObject *name) {
+    if (e) {
+        jf_exporter_incref(e);
+        s->exporter = e;
+    }
+    if (store) {
+        jf_store_incref(store);
+        s->store = store;
+    }
+    if (start_ns) {
+        s->start_unix_ns = start_ns;
+    } else {
+        s->start_unix_ns = jf_now_unix_ns();
+        s->start_mono_ns = jf_now_mono_ns();
+        s->mono_start = 1;
+    }
+    s->name = name;
+    jf_rt.ctr.spans_started++;
+}
+
 SpanObject *jf_span_start(jf_state *st, PyObject *name, SpanObject *parent, struct jf_exporter *e,
                           struct jf_store *store) {
     SpanObject *s = (SpanObject *)PyType_GenericAlloc(st->SpanType, 0);
@@ -681,19 +704,7 @@ SpanObject *jf_span_start(jf_state *st, PyObject *name, SpanObject *parent, stru
         s->trace_flags = 1;
     }
     s->key.span_id = nonzero_random();
-    if (e) {
-        jf_exporter_incref(e);
-        s->exporter = e;
-    }
-    if (store) {
-        jf_store_incref(store);
-        s->store = store;
-    }
-    s->start_unix_ns = jf_now_unix_ns();
-    s->start_mono_ns = jf_now_mono_ns();
-    s->mono_start = 1;
-    s->name = Py_NewRef(name);
-    jf_rt.ctr.spans_started++;
+    span_commit(s, e, store, 0, Py_NewRef(name));
     return s;
 }
 
@@ -827,23 +838,7 @@ static int Span_init(PyObject *op, PyObject *args, PyObject *kwds) {
     s->kind = kind_value;
     s->attributes = attrs;
     s->dropped_attributes = dropped;
-    if (e) {
-        jf_exporter_incref(e);
-        s->exporter = e;
-    }
-    if (core) {
-        jf_store_incref(core);
-        s->store = core;
-    }
-    if (start_ns) {
-        s->start_unix_ns = start_ns;
-    } else {
-        s->start_unix_ns = jf_now_unix_ns();
-        s->start_mono_ns = jf_now_mono_ns();
-        s->mono_start = 1;
-    }
-    s->name = clean_name;
-    jf_rt.ctr.spans_started++;
+    span_commit(s, e, core, start_ns, clean_name);
     return 0;
 }
 
