@@ -179,9 +179,22 @@ typedef struct {
     PyObject *weakreflist;
 } CoreObject;
 
-/* Reports the pending exception to on_error(where, exc) and clears it. Never raises. */
+/* Clears the pending exception; a KeyboardInterrupt is re-armed (see core_error). */
+static void clear_keeping_interrupt(void) {
+    int interrupted = PyErr_ExceptionMatches(PyExc_KeyboardInterrupt);
+    PyErr_Clear();
+    if (interrupted) PyErr_SetInterrupt();
+}
+
+/* Reports the pending exception to on_error(where, exc) and clears it. Never raises. A
+ * KeyboardInterrupt that arrived during an SDK step (a repr() or model_dump() we ran) is
+ * the user's, not ours: it is re-armed so that it surfaces in their code right after. */
 static void core_error(CoreObject *c, const char *where) {
     PyObject *t, *v, *tb;
+    if (PyErr_ExceptionMatches(PyExc_KeyboardInterrupt)) {
+        clear_keeping_interrupt();
+        return;
+    }
     PyErr_Fetch(&t, &v, &tb);
     if (!t) return;
     PyErr_NormalizeException(&t, &v, &tb);
@@ -200,7 +213,7 @@ static void core_error(CoreObject *c, const char *where) {
 static PyObject *fallback_repr(PyObject *value) {
     PyObject *r = PyObject_Repr(value);
     if (r) return r;
-    PyErr_Clear();
+    clear_keeping_interrupt();
     PyObject *tp = (PyObject *)Py_TYPE(value);
     PyObject *q = PyObject_GetAttrString(tp, "__qualname__");
     if (!q) {
@@ -246,7 +259,7 @@ static PyObject *core_serialize(CoreObject *c, PyObject *value) {
         Py_XDECREF(args);
     }
     if (!raw) {
-        PyErr_Clear();  /* not JSON-able even through json_encoder: judgeval records the repr() */
+        clear_keeping_interrupt();  /* not JSON-able even through json_encoder: judgeval records the repr() */
         return fallback_repr(value);
     }
     char *buf;

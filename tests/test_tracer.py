@@ -1316,3 +1316,23 @@ def test_the_core_follows_the_tracer_state(tracer: Tracer) -> None:
 
 def module_level_observed() -> None:
     """Observed in a test, and pickled by reference as the function would be."""
+
+
+def test_a_keyboard_interrupt_inside_an_sdk_step_reaches_the_user(tracer: Tracer) -> None:
+    """Ctrl-C while we run the user's repr() (serialising an input) is not an SDK error to
+    swallow: it surfaces in the user's code right after, as KeyboardInterrupt."""
+
+    class Interrupting:
+        def __repr__(self) -> str:
+            raise KeyboardInterrupt
+
+    @tracer.observe
+    def takes(x: object) -> int:
+        return 1
+
+    before = tracer.get_health_metrics()["sdk_errors_isolated"]
+    with pytest.raises(KeyboardInterrupt):
+        takes(Interrupting())
+        for _ in range(1_000_000):  # the re-armed interrupt fires at the next check
+            pass
+    assert tracer.get_health_metrics()["sdk_errors_isolated"] == before
