@@ -230,19 +230,29 @@ static PyObject *type_name(PyObject *v) {
     return PyUnicode_FromString("object");
 }
 
+void jf_clear_keeping_interrupt(void) {
+    int interrupted = PyErr_ExceptionMatches(PyExc_KeyboardInterrupt);
+    PyErr_Clear();
+    if (interrupted) PyErr_SetInterrupt();
+}
+
+PyObject *jf_repr_or_type_name(PyObject *v) {
+    PyObject *r = PyObject_Repr(v);
+    if (r) return r;
+    jf_clear_keeping_interrupt();
+    PyObject *n = type_name(v);
+    r = n ? PyUnicode_FromFormat("<%U>", n) : NULL;
+    Py_XDECREF(n);
+    return r;
+}
+
 /* repr(v), or "<TypeName>" if repr raises; as a normalised str. Counted as converted. */
 static PyObject *convert_repr(PyObject *v) {
-    PyObject *r = PyObject_Repr(v);
+    PyObject *r = jf_repr_or_type_name(v);
     if (!r) {
         PyErr_Clear();
-        PyObject *n = type_name(v);
-        r = n ? PyUnicode_FromFormat("<%U>", n) : NULL;
-        Py_XDECREF(n);
-        if (!r) {
-            PyErr_Clear();
-            jf_rt.ctr.attrs_dropped++;
-            return NULL;
-        }
+        jf_rt.ctr.attrs_dropped++;
+        return NULL;
     }
     jf_rt.ctr.attrs_converted++;
     PyObject *s = normalize_str(r);

@@ -80,6 +80,14 @@ PyObject *jf_u128_to_pylong(uint64_t hi, uint64_t lo);
 /* New SpanContext. Returns a new reference or NULL with an exception set. */
 PyObject *jf_span_context_new(jf_state *st, const jf_span_key *key, int trace_flags, int is_remote);
 
+/* Clears the pending exception. A KeyboardInterrupt is re-armed (PyErr_SetInterrupt) so it
+ * surfaces in the user's code right after: a Ctrl-C that lands in a repr() or str() we ran
+ * for a conversion is the user's, not an SDK error to swallow. */
+void jf_clear_keeping_interrupt(void);
+/* repr(v), or "<TypeQualname>" when repr raises. New reference; NULL with an exception
+ * set only when even that cannot be built (out of memory). */
+PyObject *jf_repr_or_type_name(PyObject *v);
+
 /* ---- attribute normalisation ------------------------------------------------------- */
 
 /* Returns a new reference to the normalised form of `value`, converting (repr(), then the

@@ -179,20 +179,13 @@ typedef struct {
     PyObject *weakreflist;
 } CoreObject;
 
-/* Clears the pending exception; a KeyboardInterrupt is re-armed (see core_error). */
-static void clear_keeping_interrupt(void) {
-    int interrupted = PyErr_ExceptionMatches(PyExc_KeyboardInterrupt);
-    PyErr_Clear();
-    if (interrupted) PyErr_SetInterrupt();
-}
-
 /* Reports the pending exception to on_error(where, exc) and clears it. Never raises. A
  * KeyboardInterrupt that arrived during an SDK step (a repr() or model_dump() we ran) is
  * the user's, not ours: it is re-armed so that it surfaces in their code right after. */
 static void core_error(CoreObject *c, const char *where) {
     PyObject *t, *v, *tb;
     if (PyErr_ExceptionMatches(PyExc_KeyboardInterrupt)) {
-        clear_keeping_interrupt();
+        jf_clear_keeping_interrupt();
         return;
     }
     PyErr_Fetch(&t, &v, &tb);
@@ -210,21 +203,6 @@ static void core_error(CoreObject *c, const char *where) {
     Py_XDECREF(tb);
 }
 
-static PyObject *fallback_repr(PyObject *value) {
-    PyObject *r = PyObject_Repr(value);
-    if (r) return r;
-    clear_keeping_interrupt();
-    PyObject *tp = (PyObject *)Py_TYPE(value);
-    PyObject *q = PyObject_GetAttrString(tp, "__qualname__");
-    if (!q) {
-        PyErr_Clear();
-        return PyUnicode_FromString("<object>");
-    }
-    r = PyUnicode_FromFormat("<%S>", q);
-    Py_DECREF(q);
-    return r;
-}
-
 /* The attribute value of value: exact str/int/float/bool as they are, anything else as
  * JSON text (orjson, or the tracer's serializer), its repr() when that fails. New
  * reference; NULL with an exception set only on MemoryError. */
@@ -235,10 +213,10 @@ static PyObject *core_serialize(CoreObject *c, PyObject *value) {
         PyObject *text = PyObject_CallFunctionObjArgs(c->serializer, value, NULL);
         if (!text) {
             core_error(c, "the serializer");
-            return fallback_repr(value);
+            return jf_repr_or_type_name(value);
         }
         if (PyUnicode_Check(text)) return text;
-        PyObject *r = fallback_repr(text);
+        PyObject *r = jf_repr_or_type_name(text);
         Py_DECREF(text);
         return r;
     }
@@ -259,8 +237,8 @@ static PyObject *core_serialize(CoreObject *c, PyObject *value) {
         Py_XDECREF(args);
     }
     if (!raw) {
-        clear_keeping_interrupt();  /* not JSON-able even through json_encoder: judgeval records the repr() */
-        return fallback_repr(value);
+        jf_clear_keeping_interrupt();  /* not JSON-able even through json_encoder: judgeval records the repr() */
+        return jf_repr_or_type_name(value);
     }
     char *buf;
     Py_ssize_t n;
@@ -342,9 +320,10 @@ static SpanObject *core_new_span(CoreObject *c, PyObject *name, PyObject *span_t
 }
 
 /* Starts a span under the current one and makes it current. Returns 0 with *span and
- * *token set; or -1 when nothing was started (disabled: counted; or an SDK error:
- * reported), with no exception set either way. */
-static int core_begin(CoreObject *c, PyObject *name, PyObject *span_type, SpanObject **span, PyObject **token) {
+ * *token set (and *frame_out, a new reference, when not NULL); or -1 when nothing was
+ * started (disabled: counted; or an SDK error: reported), with no exception set either way. */
+static int core_begin(CoreObject *c, PyObject *name, PyObject *span_type, SpanObject **span, PyObject **token,
+                      PyObject **frame_out) {
     FrameObject *parent;
     PyObject *frame = NULL;
     if (!c->enabled) {
@@ -356,12 +335,14 @@ static int core_begin(CoreObject *c, PyObject *name, PyObject *span_type, SpanOb
     Py_XDECREF(parent);
     if (!*span) goto error;
     *token = PyContextVar_Set(c->var, frame);
-    Py_DECREF(frame);
     if (!*token) {
+        Py_DECREF(frame);
         jf_span_end(*span, 0);
         Py_CLEAR(*span);
         goto error;
     }
+    if (frame_out) *frame_out = frame;
+    else Py_DECREF(frame);
     return 0;
 error:
     core_error(c, "starting a span");
@@ -511,13 +492,8 @@ static PyObject *Core_begin(PyObject *op, PyObject *const *args, Py_ssize_t narg
         PyErr_Format(PyExc_TypeError, "begin expected 2 arguments, got %zd", nargs);
         return NULL;
     }
-    if (!core_usable(c) || core_begin(c, args[0], args[1] == Py_None ? NULL : args[1], &span, &token) < 0)
+    if (!core_usable(c) || core_begin(c, args[0], args[1] == Py_None ? NULL : args[1], &span, &token, &frame) < 0)
         Py_RETURN_NONE;
-    if (PyContextVar_Get(c->var, Py_None, &frame) < 0) {
-        core_finish(c, span, token);
-        core_error(c, "starting a span");
-        Py_RETURN_NONE;
-    }
     PyObject *r = PyTuple_Pack(3, (PyObject *)span, frame, token);
     Py_DECREF(frame);
     if (!r) {
@@ -606,7 +582,7 @@ static PyObject *Core_abort(PyObject *op, PyObject *const *args, Py_ssize_t narg
 /* serialized(value): the attribute value of value (see core_serialize). */
 static PyObject *Core_serialized(PyObject *op, PyObject *value) {
     CoreObject *c = (CoreObject *)op;
-    if (!core_usable(c)) return fallback_repr(value);
+    if (!core_usable(c)) return jf_repr_or_type_name(value);
     return core_serialize(c, value);
 }
 
@@ -687,11 +663,6 @@ static int Core_set_on_unresolved(PyObject *op, PyObject *v, void *x) {
     return set_callable(&((CoreObject *)op)->on_unresolved, v, "on_unresolved");
 }
 
-static PyObject *Core_get_after_shutdown(PyObject *op, void *x) {
-    (void)x;
-    return PyLong_FromUnsignedLongLong(((CoreObject *)op)->after_shutdown);
-}
-
 static PyMethodDef Core_methods[] = {
     {"span", (PyCFunction)(void (*)(void))Core_span, METH_FASTCALL | METH_KEYWORDS,
      "span($self, span_name)\n--\n\nA scope that starts a child of the current span on enter and makes it current."},
@@ -715,6 +686,8 @@ static PyMethodDef Core_methods[] = {
 static PyMemberDef Core_members[] = {
     {"enabled", T_INT, offsetof(CoreObject, enabled), 0, "Spans are recorded."},
     {"shut_down", T_INT, offsetof(CoreObject, shut_down), 0, "Disabled by shutdown(): calls are counted."},
+    {"after_shutdown", T_ULONGLONG, offsetof(CoreObject, after_shutdown), 0,
+     "Spans asked for after shutdown (not recorded); the Python paths add theirs here too."},
     {"__weaklistoffset__", T_PYSSIZET, offsetof(CoreObject, weakreflist), READONLY, NULL},
     {NULL, 0, 0, 0, NULL},
 };
@@ -725,7 +698,6 @@ static PyGetSetDef Core_getset[] = {
     {"serializer", Core_get_serializer, Core_set_serializer, "callable(value) -> str, or None for orjson.", NULL},
     {"on_unresolved", Core_get_on_unresolved, Core_set_on_unresolved,
      "Called at each span start until it returns True (the project id is known).", NULL},
-    {"after_shutdown", Core_get_after_shutdown, NULL, "Spans asked for after shutdown (not recorded).", NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -805,7 +777,7 @@ static PyObject *Scope_enter(PyObject *op, PyObject *unused) {
     if (s->span || !s->name || !core_usable(c)) {  /* re-entered: the second `with` records nothing */
         return Py_NewRef(c->invalid_span ? c->invalid_span : Py_None);
     }
-    if (core_begin(c, s->name, NULL, &s->span, &s->token) < 0) return Py_NewRef(c->invalid_span);
+    if (core_begin(c, s->name, NULL, &s->span, &s->token, NULL) < 0) return Py_NewRef(c->invalid_span);
     return Py_NewRef((PyObject *)s->span);
 }
 
@@ -907,7 +879,7 @@ static PyObject *Observed_call(PyObject *op, PyObject *args, PyObject *kwargs) {
     jf_state *st = jf_state_of_type(Py_TYPE(op));
     SpanObject *span;
     PyObject *token;
-    if (!core_usable(c) || core_begin(c, o->name, o->span_type, &span, &token) < 0)
+    if (!core_usable(c) || core_begin(c, o->name, o->span_type, &span, &token, NULL) < 0)
         return PyObject_Call(o->func, args, kwargs);
     if (o->capture) {
         PyObject *inputs = observed_inputs(o, args, kwargs);
