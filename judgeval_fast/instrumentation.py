@@ -115,7 +115,7 @@ def _record_request(tracer: Tracer, span: Span, provider: str, kwargs: dict[str,
     if model is not None:
         span.set_attribute(K.AttributeKeys.GEN_AI_REQUEST_MODEL.value, str(model))
         span.set_attribute(K.AttributeKeys.JUDGMENT_LLM_MODEL_NAME.value, str(model))
-    span.set_attribute(K.INPUT, tracer._ops.serialized(kwargs))
+    span.set_attribute(K.INPUT, tracer._core.serialized(kwargs))
 
 
 def _record_response(
@@ -125,7 +125,7 @@ def _record_response(
         span.set_attribute(K.OUTPUT, "<stream>")
         return
     text = _output_text(provider, result)
-    span.set_attribute(K.OUTPUT, text if isinstance(text, str) else tracer._ops.serialized(result))
+    span.set_attribute(K.OUTPUT, text if isinstance(text, str) else tracer._core.serialized(result))
     model = _get(result, "model") or _get(result, "model_version")
     if isinstance(model, str):
         span.set_attribute(K.AttributeKeys.GEN_AI_RESPONSE_MODEL.value, model)
@@ -138,7 +138,7 @@ def _traced(
     ops = tracer._ops
 
     def start(kwargs: dict[str, Any]) -> Any:
-        started = ops.begin(span_name, "llm")
+        started = ops.core.begin(span_name, "llm")
         if started is not None:
             try:
                 _record_request(tracer, started[0], provider, kwargs)
@@ -152,12 +152,12 @@ def _traced(
             _record_response(tracer, span, provider, kwargs, result)
         except Exception as exc:
             ops._error("recording an LLM response", exc)
-        ops.finish(span, token)
+        ops.core.finish(span, token)
 
     def failed(started: Any, exc: BaseException) -> None:
         span, _, token = started
-        ops.abort(span, exc)
-        ops.finish(span, token)
+        ops.core.abort(span, exc)
+        ops.core.finish(span, token)
 
     if inspect.iscoroutinefunction(method):
 

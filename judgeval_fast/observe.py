@@ -143,7 +143,7 @@ def _coroutine(
     record_output: bool,
 ) -> Callable[..., Any]:
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
-        started = ops.begin(name, span_type)
+        started = ops.core.begin(name, span_type)
         if started is None:
             return await func(*args, **kwargs)
         span, _frame, token = started
@@ -152,12 +152,12 @@ def _coroutine(
         try:
             result = await func(*args, **kwargs)
         except BaseException as exc:  # a BaseException still ends the span (not an error)
-            ops.abort(span, exc)
-            ops.finish(span, token)
+            ops.core.abort(span, exc)
+            ops.core.finish(span, token)
             raise
         if record_output:
             ops.record_output(span, result)
-        ops.finish(span, token)
+        ops.core.finish(span, token)
         return result
 
     return wrapper
@@ -177,7 +177,7 @@ def _generator(
     and returns the traced generator, which ends the span when it is done."""
 
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        started = ops.begin(name, span_type)
+        started = ops.core.begin(name, span_type)
         if started is None:
             return func(*args, **kwargs)
         span, frame, token = started
@@ -186,11 +186,11 @@ def _generator(
         try:
             gen = func(*args, **kwargs)
         except BaseException as exc:
-            ops.abort(span, exc)
-            ops.finish(span, token)
+            ops.core.abort(span, exc)
+            ops.core.finish(span, token)
             raise
         # The span stays open for the generator's life, current only during its steps.
-        ops.leave(token)
+        ops.core.leave(token)
         if record_output:
             ops.set_raw(span, OUTPUT, traced.PLACEHOLDER)
         return traced(gen, ops, span, frame, name, items)
@@ -223,12 +223,12 @@ class _TracedBase:
         self._done = False
 
     def _failed(self, token: Any, exc: BaseException) -> None:
-        self._ops.leave(token)
-        self._ops.abort(self._span, exc)
+        self._ops.core.leave(token)
+        self._ops.core.abort(self._span, exc)
         self._end()
 
     def _yielded(self, token: Any, item: Any) -> Any:
-        self._ops.leave(token)
+        self._ops.core.leave(token)
         if self._items:
             self._ops.item_span(self._frame, self._name, item)
         return item
@@ -277,7 +277,7 @@ class TracedGenerator(_TracedBase):
         try:
             item = step(*args)
         except StopIteration:
-            self._ops.leave(token)
+            self._ops.core.leave(token)
             self._end()
             raise
         except BaseException as exc:
@@ -315,7 +315,7 @@ class TracedAsyncGenerator(_TracedBase):
         try:
             item = await step(*args)
         except StopAsyncIteration:
-            self._ops.leave(token)
+            self._ops.core.leave(token)
             self._end()
             raise
         except BaseException as exc:

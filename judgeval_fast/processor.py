@@ -73,9 +73,16 @@ class JudgmentSpanProcessor:
         self._destination = destination
         self._internal_attributes = Store(store_capacity, store_ttl)
         self._span_exporter = JudgmentSpanExporter(destination.native, self)
-        self._active: Exporter = destination.native  # where new spans go
         self._python_path: Exporter | None = None
         self._shut_down = False
+        # The tracer's native core starts every span: ended spans remove their entries
+        # from this store and go to the exporter of the current route.
+        tracer._core.store = self._internal_attributes
+        self._use(destination.native)
+
+    def _use(self, exporter: Exporter) -> None:
+        """Route the spans started from now on to exporter."""
+        self.tracer._core.exporter = exporter
 
     # -- internal attributes ----------------------------------------------------------
 
@@ -127,14 +134,11 @@ class JudgmentSpanProcessor:
                 self._python_path = self._destination.new_exporter()
                 self._destination.track(self._python_path)
             self._python_path.set_python_exporter(self._span_exporter)
-            self._active = self._python_path
+            self._use(self._python_path)
         else:
             if self._python_path is not None:
                 self._python_path.set_python_exporter(None)
-            self._active = self._destination.native
-        core = getattr(self.tracer, "_core", None)
-        if core is not None:  # the native hot path starts spans on the new route too
-            core.exporter = self._active
+            self._use(self._destination.native)
 
 
 class JudgmentTracerProvider:

@@ -106,16 +106,6 @@ class TraceOps:
     def _error(self, where: str, exc: BaseException) -> None:
         stats_of(self.tracer).record(where, exc)
 
-    def new_span(
-        self, name: str, span_type: str | None, parent: Frame | None, kind: Any = None
-    ) -> tuple[Span, Frame]:
-        return self.core.new_span(name, span_type, parent, kind)
-
-    def begin(
-        self, name: str, span_type: str | None
-    ) -> tuple[Span, Frame, Token[Frame | None]] | None:
-        return self.core.begin(name, span_type)
-
     def enter(self, frame: Frame) -> Token[Frame | None] | None:
         try:
             return self.tracer._var.set(frame)
@@ -123,29 +113,17 @@ class TraceOps:
             self._error("entering a span", exc)
             return None
 
-    def leave(self, token: Token[Frame | None] | None) -> None:
-        self.core.leave(token)
-
     def end(self, span: Span) -> None:
         try:
             span.end()
         except Exception as exc:
             self._error("ending a span", exc)
 
-    def finish(self, span: Span, token: Token[Frame | None] | None) -> None:
-        self.core.finish(span, token)
-
     def set_raw(self, span: Span, key: str, value: Any) -> None:
         try:
             span.set_attribute(key, value)
         except Exception as exc:
             self._error("set_attribute", exc)
-
-    def serialized(self, value: Any) -> Any:
-        """value for an attribute: scalars as they are, anything else through the tracer's
-        serializer (orjson by default). A failing serializer is counted
-        (sdk_errors_isolated) and logged, and the value is recorded as its repr()."""
-        return self.core.serialized(value)
 
     def record_input(
         self, span: Span, capture: InputCapture, args: tuple[Any, ...], kwargs: dict[str, Any]
@@ -160,15 +138,6 @@ class TraceOps:
             span.set_attribute(K.OUTPUT, self.core.serialized(result))
         except Exception as exc:
             self._error("recording the output", exc)
-
-    def abort(
-        self, span: Span, exc: BaseException, record: bool = True, status: bool = True
-    ) -> None:
-        """Record what ended a span early. An Exception is the traced code's error: the
-        exception event and an ERROR status. A BaseException (KeyboardInterrupt,
-        SystemExit, CancelledError, GeneratorExit) is recorded as an escaped exception
-        but is no error of the traced code: no status."""
-        self.core.abort(span, exc, record, status)
 
     def item_span(self, frame: Frame, name: str, item: Any) -> None:
         try:
@@ -211,11 +180,12 @@ class JudgmentTracer:
         """A new span, child of the current one (or of ``context``'s span), not made current."""
         owner = self._owner
         try:
-            if owner._shut_down or not owner.enable_monitoring:
-                owner._spans_after_shutdown += owner._shut_down
+            core = owner._core
+            if not core.enabled:
+                core.after_shutdown += core.shut_down
                 return INVALID_SPAN
             parent = context if isinstance(context, Frame) else owner._var.get()
-            span, _ = owner._ops.new_span(name, None, parent, kind)
+            span, _ = core.new_span(name, None, parent, kind)
             if attributes:
                 span.set_attributes(attributes)
             return span
@@ -321,7 +291,6 @@ class Tracer:
             else _global_current
         )
         self._shut_down = False
-        self._spans_after_shutdown = 0
         self._ops = TraceOps(self)
         self._core = self._ops.core
         self.project_name = str(project_name)
@@ -378,8 +347,6 @@ class Tracer:
         self._span_processor = JudgmentSpanProcessor(
             self, destination, store_capacity=metadata_capacity, store_ttl=metadata_ttl
         )
-        self._core.store = self._span_processor._internal_attributes
-        self._core.exporter = self._span_processor._active
         if destination.project_id is None and self.enable_monitoring:
             self._core.on_unresolved = self._project_resolved
             # Queued now, not at the first span: upstream resolves in its constructor (on
@@ -550,10 +517,10 @@ class Tracer:
             yield span
         except BaseException as exc:
             if isinstance(span, Span):
-                self._ops.abort(span, exc, record_exception, set_status_on_exception)
+                self._core.abort(span, exc, record_exception, set_status_on_exception)
             raise
         finally:
-            self._ops.leave(token)
+            self._core.leave(token)
             if end_on_exit:
                 self._ops.end(span)
 
@@ -565,7 +532,7 @@ class Tracer:
     def _set_on(self, span: Any, key: str, value: Any) -> None:
         if span is None or not key or value is None:
             return
-        span.set_attribute(key, self._ops.serialized(value))
+        span.set_attribute(key, self._core.serialized(value))
 
     def _set_current(self, key: str, value: Any) -> None:
         self._core.set_attribute(key, value)
@@ -750,7 +717,7 @@ class Tracer:
         run = trace_evaluation_run(
             self.project_name, ctx, ([scorer] if scorer is not None else []) + list(scorers or [])
         )
-        frame.span.set_attribute(K.PENDING_TRACE_EVAL, self._ops.serialized(run))
+        frame.span.set_attribute(K.PENDING_TRACE_EVAL, self._core.serialized(run))
 
     @guard(fallback=_noop_decorator)
     def agent(
@@ -868,7 +835,7 @@ class Tracer:
             "api_calls_failed": calls("failed"),
             "api_calls_dropped": calls("dropped", "dropped_shutdown", "cancelled"),
             "api_calls_retried": calls("retried"),
-            "spans_after_shutdown": self._spans_after_shutdown + self._core.after_shutdown,
+            "spans_after_shutdown": self._core.after_shutdown,
             "sdk_errors_isolated": stats_of(self).errors,
             "exporter_gil_acquisitions": exp["gil_acquisitions"],
             "project_resolved": processor._destination.project_id is not None,
