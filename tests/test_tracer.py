@@ -7,6 +7,7 @@ with the official opentelemetry-proto classes, so each test is also a wire check
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import threading
@@ -1045,43 +1046,19 @@ def test_python_exporter_override_is_scoped_to_its_tracer(
     other.shutdown(2000)
 
 
-def test_force_flush_of_both_paths_shares_one_deadline(
-    judgment_backend: JudgmentBackend, monkeypatch: pytest.MonkeyPatch, uid: str
-) -> None:
-    _env(monkeypatch, judgment_backend)
-    t = Tracer(project_name=f"deadline-{uid}")
+@contextlib.contextmanager
+def both_paths_held(
+    backend: JudgmentBackend, monkeypatch: pytest.MonkeyPatch, uid: str
+) -> Iterator[Tracer]:
+    """A resolved tracer with one span held on each path: the native one by a black-holed
+    trace route, the Python one by an export() that hangs until the block exits."""
+    _env(monkeypatch, backend)
+    t = Tracer(project_name=f"held-{uid}")
     with t.span(f"{uid}-resolve"):
         pass
     assert t.force_flush(10_000)
     release = threading.Event()
-    judgment_backend.set_faults(blackhole=True, paths=["/otel/v1/traces"])
-    try:
-        with t.span(f"{uid}-native"):  # held by the black hole
-            pass
-        exporter = t._tracer_provider._span_processor._span_exporter
-        exporter.export = lambda spans: release.wait(10)  # a Python exporter that hangs
-        with t.span(f"{uid}-python"):
-            pass
-        t0 = time.monotonic()
-        assert t.force_flush(1_000) is False
-        # One deadline for both paths: a second of waiting, not a second each.
-        assert time.monotonic() - t0 < 1.6
-    finally:
-        release.set()
-        judgment_backend.clear_faults()
-        t.shutdown(2_000)
-
-
-def test_shutdown_of_both_paths_shares_one_deadline(
-    judgment_backend: JudgmentBackend, monkeypatch: pytest.MonkeyPatch, uid: str
-) -> None:
-    _env(monkeypatch, judgment_backend)
-    t = Tracer(project_name=f"shutdown-deadline-{uid}")
-    with t.span(f"{uid}-resolve"):
-        pass
-    assert t.force_flush(10_000)
-    release = threading.Event()
-    judgment_backend.set_faults(blackhole=True, paths=["/otel/v1/traces"])
+    backend.set_faults(blackhole=True, paths=["/otel/v1/traces"])
     try:
         with t.span(f"{uid}-native"):
             pass
@@ -1089,6 +1066,26 @@ def test_shutdown_of_both_paths_shares_one_deadline(
         exporter.export = lambda spans: release.wait(10)
         with t.span(f"{uid}-python"):
             pass
+        yield t
+    finally:
+        release.set()
+        backend.clear_faults()
+        t.shutdown(1_000)
+
+
+def test_force_flush_of_both_paths_shares_one_deadline(
+    judgment_backend: JudgmentBackend, monkeypatch: pytest.MonkeyPatch, uid: str
+) -> None:
+    with both_paths_held(judgment_backend, monkeypatch, uid) as t:
+        t0 = time.monotonic()
+        assert t.force_flush(1_000) is False
+        assert time.monotonic() - t0 < 1.6  # one second in all, not one per path
+
+
+def test_shutdown_of_both_paths_shares_one_deadline(
+    judgment_backend: JudgmentBackend, monkeypatch: pytest.MonkeyPatch, uid: str
+) -> None:
+    with both_paths_held(judgment_backend, monkeypatch, uid) as t:
         t0 = time.monotonic()
         assert t.get_span_processor().shutdown(1_000) is False
         assert time.monotonic() - t0 < 1.6  # one second in all, not one per path
@@ -1096,10 +1093,6 @@ def test_shutdown_of_both_paths_shares_one_deadline(
         while t.get_health_metrics()["spans_dropped"] < 1 and time.monotonic() < deadline:
             time.sleep(0.02)
         assert t.get_health_metrics()["spans_dropped"] >= 1
-    finally:
-        release.set()
-        judgment_backend.clear_faults()
-        t.shutdown(1_000)
 
 
 def test_add_span_processor_is_refused_without_raising(
