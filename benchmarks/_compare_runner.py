@@ -211,12 +211,7 @@ def _setup_judgeval_fast() -> Case:
     deadline = time.monotonic() + 10.0
     while not tracer.get_health_metrics()["project_resolved"] and time.monotonic() < deadline:
         time.sleep(0.01)
-    case = Case()
-    case.tracer_type = f"{type(tracer).__module__}.{type(tracer).__qualname__}"
-    case.observe = tracer.observe(span_type=SPAN_TYPE)
-    case.span = tracer.span
-    case.set_attribute = tracer.set_attribute
-    case.flush = lambda: bool(tracer.force_flush(60_000))
+    case = _judgeval_case(tracer)  # the same v1 surface as the judgevals'
     case.local_stats = tracer.get_health_metrics
     return case
 

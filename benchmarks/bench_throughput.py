@@ -53,7 +53,7 @@ from typing import Any, TypeVar
 import orjson
 import psutil  # type: ignore[import-untyped]  # no stubs installed (types-psutil)
 import pytest
-from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from bench_core import CountingOTLPSpanExporter  # the OTel anchors' delivery counter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
@@ -241,23 +241,6 @@ def otel_search(provider: TracerProvider) -> Callable[..., list[str]]:
         return DOCS
 
     return search
-
-
-class CountingOTLPSpanExporter(OTLPSpanExporter):
-    """OTLPSpanExporter that counts the spans of every batch the server accepted."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.delivered = 0
-        self.failed = 0
-
-    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        result = super().export(spans)
-        if result is SpanExportResult.SUCCESS:
-            self.delivered += len(spans)
-        else:
-            self.failed += len(spans)
-        return result
 
 
 class BlockedExporter(SpanExporter):
