@@ -732,6 +732,7 @@ typedef struct {
     PyObject *name;       /* normalised */
     SpanObject *span;     /* between __enter__ and __exit__, or NULL */
     PyObject *token;      /* with span */
+    Py_ssize_t nested;    /* __enter__s of this scope while already entered (no span each) */
 } ScopeObject;
 
 static PyObject *Core_span(PyObject *op, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames) {
@@ -774,15 +775,25 @@ static PyObject *Scope_enter(PyObject *op, PyObject *unused) {
     (void)unused;
     ScopeObject *s = (ScopeObject *)op;
     CoreObject *c = s->core;
-    if (s->span || !s->name || !core_usable(c)) {  /* re-entered: the second `with` records nothing */
+    if (s->span) {
+        /* Re-entered while open: the inner block records nothing (reported), and its
+         * __exit__ must not end the outer block's span. */
+        s->nested++;
+        PyErr_SetString(PyExc_RuntimeError, "a span() scope was entered again before it exited");
+        core_error(c, "entering a span");
         return Py_NewRef(c->invalid_span ? c->invalid_span : Py_None);
     }
+    if (!s->name || !core_usable(c)) return Py_NewRef(c->invalid_span ? c->invalid_span : Py_None);
     if (core_begin(c, s->name, NULL, &s->span, &s->token, NULL) < 0) return Py_NewRef(c->invalid_span);
     return Py_NewRef((PyObject *)s->span);
 }
 
 static PyObject *Scope_exit(PyObject *op, PyObject *const *args, Py_ssize_t nargs) {
     ScopeObject *s = (ScopeObject *)op;
+    if (s->nested) {
+        s->nested--;
+        Py_RETURN_FALSE;
+    }
     if (!s->span || !s->token) Py_RETURN_FALSE;
     SpanObject *span = s->span;
     PyObject *token = s->token;

@@ -1346,3 +1346,14 @@ def test_a_scope_entered_and_never_exited_still_ends_its_span(
     assert not span.is_recording()
     assert tracer.force_flush(10_000)
     assert spans_named(judgment_backend, f"{uid}-abandoned", 1)
+
+
+def test_a_scope_entered_twice_keeps_its_span_open_and_reports_it(tracer: Tracer) -> None:
+    scope = tracer.span("twice")
+    before = tracer.get_health_metrics()["sdk_errors_isolated"]
+    with scope as outer:
+        with scope as inner:
+            assert not inner.is_recording()
+        assert outer.is_recording()  # the inner exit did not end it
+    assert not outer.is_recording()
+    assert tracer.get_health_metrics()["sdk_errors_isolated"] == before + 1
